@@ -1,0 +1,3 @@
+from pendling.cli import main
+
+main()

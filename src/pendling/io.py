@@ -1,0 +1,111 @@
+"""Atomic, deterministic writing of tables and files.
+
+Every output goes to a temporary file in the target directory and is renamed into place, so a run
+killed mid-write leaves either the previous file or none, never a partial one. Parquet is written
+with fixed settings (zstd level 9, no dictionary surprises, one row group per 1 M rows) so reruns on
+the same inputs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+PARQUET_COMPRESSION = "zstd"
+PARQUET_LEVEL = 9
+PARQUET_ROW_GROUP = 1_000_000
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` to Parquet atomically with fixed, deterministic settings."""
+    with atomic_path(path, ".parquet") as tmp:
+        df.write_parquet(
+            tmp,
+            compression=PARQUET_COMPRESSION,
+            compression_level=PARQUET_LEVEL,
+            statistics=True,
+            row_group_size=PARQUET_ROW_GROUP,
+        )
+    return Path(path)
+
+
+def write_csv(df: pl.DataFrame, path: str | Path, **kwargs: Any) -> Path:
+    """Write ``df`` to UTF-8 CSV atomically (',' separator, '\\n' line ends, nulls as empty)."""
+    with atomic_path(path, ".csv") as tmp:
+        df.write_csv(tmp, **kwargs)
+    return Path(path)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write JSON atomically with sorted keys and a trailing newline (stable diffs)."""
+    return write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", path)
+
+
+def write_table(df: pl.DataFrame, path: str | Path) -> Path:
+    """Write by file suffix: ``.parquet``, ``.csv`` or ``.xlsx`` (the latter via pendling.report.excel)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return write_parquet(df, path)
+    if suffix == ".csv":
+        return write_csv(df, path)
+    if suffix == ".xlsx":
+        with atomic_path(path, ".xlsx") as tmp:
+            df.write_excel(tmp)
+        return path
+    from pendling.errors import InputError
+
+    raise InputError(
+        f"unsupported output format {suffix!r}",
+        file=path,
+        hint="use a file name ending in .parquet, .csv or .xlsx",
+    )
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
