@@ -1,0 +1,97 @@
+"""`pendling matrix …`: build, look up and sanity-check the 98×98 travel-time matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from pendling import odmatrix, paths, routing
+from pendling.cli._common import console, friendly_errors, print_frame, progress
+from pendling.cli.roads import default_graph_dir
+from pendling.errors import InputError
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("build")
+@friendly_errors
+def build(
+    graph: Annotated[Path | None, typer.Option(help="Road graph directory from `pendling roads build` (default data/roads).")] = None,
+    osm: Annotated[Path | None, typer.Option(help="Build the graph from this OSM file first (not saved).")] = None,
+    tiles: Annotated[Path | None, typer.Option(help="Build the graph from this vector-tile directory first.")] = None,
+    points: Annotated[str, typer.Option(help="'inside', 'centroid' or a CSV/Parquet file with code, lon, lat[, area_km2].")] = "inside",
+    internal: Annotated[str, typer.Option(help="Diagonal: 'area' (from municipality area) or 'zero'.")] = "area",
+    backend: Annotated[str, typer.Option(help="'graph' (scipy Dijkstra) or 'osrm' (an OSRM table service).")] = "graph",
+    osrm_url: Annotated[str | None, typer.Option(help="OSRM server URL for --backend osrm.")] = None,
+    profile: Annotated[Path | None, typer.Option(help="Car profile TOML.")] = None,
+    osm_date: Annotated[str | None, typer.Option(help="Date of the OSM data (with --osm/--tiles).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default data/od_matrix).")] = None,
+) -> None:
+    """Compute the matrix and write od_matrix.parquet, od_matrix_wide.csv and provenance.json."""
+    if internal not in ("area", "zero"):
+        raise InputError("--internal must be 'area' or 'zero'", values=[internal])
+    g = None
+    gdir = None
+    with progress(transient=True) as bar:
+        task = bar.add_task("building road graph", total=None)
+        if osm is not None or tiles is not None:
+            g = routing.build_graph(osm=osm, tiles=tiles, profile=profile, osm_date=osm_date)
+        elif backend == "graph":
+            gdir = graph or default_graph_dir()
+            g = routing.load_graph(gdir)
+        bar.update(task, description="routing")
+        pts: pl.DataFrame | str
+        if points in ("inside", "centroid"):
+            pts, label = points, f"municipalities:{points}"
+        else:
+            pts, label = routing.read_points(points), f"file:{points}"
+        matrix, prov = routing.build_matrix(
+            g, points=pts, points_label=label, internal=internal, profile=profile,  # type: ignore[arg-type]
+            backend=backend, osrm_url=osrm_url, out_dir=out, graph_dir=gdir,  # type: ignore[arg-type]
+        )  # fmt: skip
+    target = out or paths.od_matrix_dir()
+    console.print(
+        f"Wrote {matrix.height:,} pairs to {target} "
+        f"(snap distance median {prov['snapping']['snap_m_median']} m, max {prov['snapping']['snap_m_max']} m)"
+    )
+    if internal == "zero":
+        console.print("[yellow]note:[/] --internal zero puts 0 minutes on the diagonal; load_matrix rejects it")
+
+
+@app.command("show")
+@friendly_errors
+def show(
+    from_: Annotated[int, typer.Option("--from", help="Origin municipality code, e.g. 101.")],
+    to: Annotated[int, typer.Option("--to", help="Destination municipality code, e.g. 751.")],
+    matrix: Annotated[Path | None, typer.Option(help="Matrix file (default: the shipped one).")] = None,
+) -> None:
+    """Travel time (minutes), road km and ferry minutes for one origin→destination pair, both ways."""
+    df = odmatrix.load_matrix(matrix)
+    rows = [odmatrix.lookup(df, from_, to), odmatrix.lookup(df, to, from_)] if from_ != to else [odmatrix.lookup(df, from_, to)]
+    out = pl.DataFrame(rows)
+    out = out.with_columns((pl.col("minutes") / 60).floor().cast(pl.Int64).alias("h"), (pl.col("minutes") % 60).round(0).alias("min"))
+    print_frame(out, title=f"{from_} → {to}")
+
+
+@app.command("check")
+@friendly_errors
+def check(
+    matrix: Annotated[Path | None, typer.Option(help="Matrix file (default: the shipped one).")] = None,
+    tolerance: Annotated[float, typer.Option(help="Triangle-inequality tolerance in minutes.")] = 0.5,
+) -> None:
+    """Sanity report: symmetry ratio, triangle-inequality violations, unreachable and slowest pairs."""
+    df = odmatrix.load_matrix(matrix)
+    rep = routing.check_matrix(df, tolerance_min=tolerance)
+    console.print(f"municipalities: {rep['municipalities']}, pairs: {rep['pairs']:,}")
+    console.print(f"unreachable pairs: {rep['unreachable_pairs']}")
+    console.print(
+        f"symmetry t(o,d)/t(d,o): median {rep['symmetry_ratio_median']:.4f}, max {rep['symmetry_ratio_max']:.4f}"
+    )
+    console.print(
+        f"triangle-inequality violations (> {rep['triangle_tolerance_minutes']} min): {rep['triangle_violations']:,} "
+        f"(worst excess {rep['triangle_worst_excess_minutes']} min)"
+    )
+    print_frame(pl.DataFrame(rep["slowest"]), title="slowest pairs")

@@ -1,0 +1,310 @@
+"""``load_panel``: register extracts in, one canonical validated person-year table out.
+
+    >>> panel = load_panel("extracts/")           # ras2015.parquet, ras2016.csv, ras2017.sas7bdat ...
+    >>> panel.frame                                # pnr, year, home_muni, home_addr, work_id, work_muni, disco
+    >>> panel.attrition                            # where every input row went; n sums to the input
+
+Nothing is dropped silently: each input row lands in exactly one bucket of ``panel.attrition``
+(stage 'panel'), whose counts are checked to add up to the number of rows read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pendling.errors import InputError
+from pendling.io import write_csv, write_json, write_table
+from pendling.panel.buckets import (
+    FLAGS_SCHEMA,
+    check_attrition,
+    flags_table,
+    panel_attrition,
+    rows_per_year,
+)
+from pendling.panel.columns import ColumnMap, load_column_map, year_from_name
+from pendling.panel.jobgroups import assign_job_group, default_mapping_path, load_mapping
+from pendling.panel.readers import RawInput, Source, discover, open_frame, open_input
+from pendling.panel.validate import (
+    CodeRules,
+    OnDuplicate,
+    ParsedInput,
+    assign_buckets,
+    canonical_rows,
+    duplicate_error,
+    flag_counts,
+    parse_input,
+    raise_bad_values,
+    year_gap_warnings,
+)
+
+
+@dataclass
+class Panel:
+    """A validated person-year panel.
+
+    ``frame``: canonical rows sorted by (pnr, year). ``attrition``: stage 'panel' buckets per year, n
+    summing to the rows read. ``sources``: the files read. ``flags``: per-year counts of notes on kept
+    rows (aliases, LBNR 0, unclassified DISCO ...; they overlap). ``warnings``: year gaps, ignored
+    files, ambiguous columns. ``provenance``: column names used per file and the options.
+    """
+
+    frame: pl.DataFrame
+    attrition: pl.DataFrame
+    sources: list[str]
+    flags: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAGS_SCHEMA))
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_input(self) -> int:
+        """Rows read from the sources (the sum of the stage 'panel' attrition)."""
+        return int(self.attrition.filter(pl.col("stage") == "panel")["n"].sum())
+
+    @property
+    def years(self) -> list[int]:
+        """Years with at least one kept row, ascending."""
+        return sorted(self.frame["year"].unique().to_list())
+
+    def rows_per_year(self) -> pl.DataFrame:
+        """``year``, ``input``, ``kept``, ``excluded`` row counts."""
+        return rows_per_year(self.attrition)
+
+    def with_derived(self, mapping: pl.DataFrame | str | Path | None = None) -> pl.DataFrame:
+        """The canonical frame plus ``job_group`` (from DISCO) and ``region_code`` (home region 1081–1085)."""
+        return add_derived_columns(self.frame, mapping)
+
+
+def load_panel(
+    source: Source,
+    *,
+    column_map: ColumnMap | Mapping[str, Any] | str | Path | None = None,
+    years: Iterable[int] | None = None,
+    strict: bool = True,
+    on_duplicate: OnDuplicate | None = None,
+    jobgroups: pl.DataFrame | str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Panel:
+    """Read register extracts into a validated canonical person-year panel.
+
+    ``source``: a file, a directory of per-year files (``ras2015.parquet`` ...), a glob, a list of
+    files, or a Polars frame (canonical or DST column names). Formats: Parquet, CSV, SAS7BDAT,
+    SAS transport (.xpt), Stata (.dta). The year comes from a YEAR/AAR column or the file name.
+
+    ``column_map``: TOML path or dict overriding the DST default column names field by field.
+    ``years``: keep only these November reference years; per-year files of other years (by file
+    name) are not opened, other rows are counted as ``excluded_year_out_of_range``.
+    ``strict``: True raises InputError for values that are not whole numbers in number columns;
+    False treats them as missing and counts them (flag ``unparseable_values``).
+    ``on_duplicate``: what to do with repeated (PNR, year): 'error' (default when strict), 'drop'
+    every row of that person-year (default when not strict), or 'first' row in file order; dropped
+    rows are counted as ``excluded_duplicate``.
+    ``jobgroups``: DISCO → job-group mapping used to count unclassified codes (default: shipped CSV).
+    ``progress``: called with a short message as each file is opened and at each later step
+    (for a progress bar; one call per file, never per row).
+    """
+    step = progress or (lambda _msg: None)
+    cmap = load_column_map(column_map)
+    mapping = jobgroups if isinstance(jobgroups, pl.DataFrame) else load_mapping(jobgroups)
+    mapping_origin = (
+        "DataFrame" if isinstance(jobgroups, pl.DataFrame) else str(jobgroups or default_mapping_path())
+    )
+    wanted = _check_years(years)
+    dup_mode: OnDuplicate = on_duplicate or ("error" if strict else "drop")
+    if dup_mode not in ("error", "drop", "first"):
+        raise InputError(
+            f"on_duplicate must be 'error', 'drop' or 'first', not {dup_mode!r}",
+            hint="'error' stops at repeated (PNR, year); 'drop' and 'first' count what they leave out",
+        )
+    rules = CodeRules.from_geo()
+
+    inputs, warnings = _open(source, cmap, wanted, step)
+    step("reading and converting types")
+    parsed, frames = [], []
+    for i, raw in enumerate(inputs):
+        p, df = _collect(raw, i)
+        parsed.append(p)
+        frames.append(df)
+        if df.height == 0:
+            warnings.append(f"{raw.label}: no rows")
+    rows = pl.concat(frames, how="vertical")
+    del frames  # the concatenated frame shares their memory; drop the extra references early
+    step("validating codes and duplicates")
+    if strict:
+        raise_bad_values(parsed, rows)
+
+    rows = assign_buckets(rows, rules=rules, mapping=mapping, years=wanted, on_duplicate=dup_mode)
+    if dup_mode == "error":
+        err = duplicate_error(rows, parsed)
+        if err is not None:
+            raise err
+
+    attrition = panel_attrition(rows.select("year", "bucket"))
+    check_attrition(attrition, rows.height)
+    flags = flags_table(flag_counts(rows), attrition["year"].drop_nulls().unique().to_list())
+    frame = canonical_rows(rows, rules)
+    n_rows = rows.height
+    del rows  # national scale: free the working copy before building the summary
+    if n_rows and frame.height == 0:
+        warnings.append("no row was kept: see the attrition table for where they went")
+    kept_years = frame["year"].unique().to_list()
+    warnings.extend(year_gap_warnings(kept_years, wanted))
+    n_numeric = int(flags.filter(pl.col("flag") == "disco_numeric")["n"].sum())
+    if n_numeric:
+        warnings.append(
+            f"DISCO was stored as numbers for {n_numeric:,} kept rows: 3- and 5-digit values were "
+            "zero-padded to 4 and 6 digits; better read DISCO as text from the source"
+        )
+    provenance = {
+        "column_map": cmap.origin,
+        "jobgroups": mapping_origin,
+        "strict": strict,
+        "on_duplicate": dup_mode,
+        "years": sorted(wanted) if wanted is not None else None,
+        "inputs": [
+            {
+                "source": raw.label,
+                "format": raw.fmt,
+                "columns": raw.columns,
+                "year_from_file_name": raw.name_year if "year" not in raw.columns else None,
+            }
+            for raw in inputs
+        ],
+    }
+    return Panel(
+        frame=frame,
+        attrition=attrition,
+        sources=[raw.label for raw in inputs],
+        flags=flags,
+        warnings=warnings,
+        provenance=provenance,
+    )
+
+
+def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
+    """Read and convert one input; on a data error retry its slower fallback reader if it has one."""
+    parsed = parse_input(raw, index)
+    try:
+        return parsed, parsed.lazy.collect()
+    except pl.exceptions.PolarsError as exc:
+        if raw.fallback is None:
+            raise InputError(
+                f"cannot read this {raw.fmt} input: {type(exc).__name__}: {exc}",
+                file=raw.label,
+                hint="check that the file is complete and really in this format",
+            ) from None
+    parsed = parse_input(raw.fallback(), index)
+    return parsed, parsed.lazy.collect()
+
+
+def _check_years(years: Iterable[int] | None) -> set[int] | None:
+    if years is None:
+        return None
+    wanted = set()
+    for y in years:
+        if isinstance(y, bool) or not isinstance(y, int) or not 1900 <= y <= 2100:
+            raise InputError("years must be whole years such as 2015", column="years", values=[y])
+        wanted.add(y)
+    if not wanted:
+        raise InputError("years is empty", column="years", hint="pass None for all years")
+    return wanted
+
+
+def _open(
+    source: Source, cmap: ColumnMap, wanted: set[int] | None, step: Callable[[str], None]
+) -> tuple[list[RawInput], list[str]]:
+    if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
+        raw = open_frame(source, cmap)
+        return [raw], list(raw.warnings)
+    files, warnings = discover(source)
+    if wanted is not None:
+        skipped = [p for p in files if (y := year_from_name(p)) is not None and y not in wanted]
+        if skipped:
+            warnings.append(
+                "not opened (year in the file name outside years=): " + ", ".join(p.name for p in skipped)
+            )
+        files = [p for p in files if p not in skipped]
+        if not files:
+            raise InputError(
+                "no input file is left for the years asked for",
+                file=str(source),
+                values=sorted(wanted),
+                hint="check years= against the years in the file names",
+            )
+    inputs = []
+    for p in files:
+        step(f"opening {p.name}")
+        inputs.append(open_input(p, cmap))
+        warnings.extend(inputs[-1].warnings)
+    return inputs, warnings
+
+
+def count_steps(source: Source) -> int:
+    """How many times :func:`load_panel` will call ``progress`` for ``source`` (for a bar's total)."""
+    if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
+        return 2
+    return len(discover(source)[0]) + 2
+
+
+def add_derived_columns(frame: pl.DataFrame, mapping: pl.DataFrame | str | Path | None = None) -> pl.DataFrame:
+    """Add ``job_group`` (DISCO by longest prefix) and ``region_code`` (Int16, 1081–1085, of ``home_muni``)."""
+    from pendling import geo
+
+    regions = geo.municipalities().select("code", "region_code")
+    lookup = dict(zip(regions["code"].to_list(), regions["region_code"].to_list(), strict=True))
+    out = assign_job_group(frame, mapping)
+    assert isinstance(out, pl.DataFrame)
+    return out.with_columns(
+        pl.col("home_muni").replace_strict(lookup, default=None, return_dtype=pl.Int16).alias("region_code")
+    )
+
+
+def attrition(
+    source: Panel | Source,
+    **load_kwargs: Any,
+) -> pl.DataFrame:
+    """The stage 'panel' attrition table of a loaded :class:`Panel`, or of ``load_panel(source, ...)``."""
+    if isinstance(source, Panel):
+        return source.attrition
+    return load_panel(source, **load_kwargs).attrition
+
+
+def side_paths(out: str | Path) -> dict[str, Path]:
+    """Where :func:`export_panel` writes: the table, ``<stem>_attrition.csv``, ``_flags.csv``, ``_panel.json``."""
+    out = Path(out)
+    return {
+        "table": out,
+        "attrition": out.with_name(f"{out.stem}_attrition.csv"),
+        "flags": out.with_name(f"{out.stem}_flags.csv"),
+        "summary": out.with_name(f"{out.stem}_panel.json"),
+    }
+
+
+def export_panel(
+    panel: Panel, out: str | Path, *, mapping: pl.DataFrame | str | Path | None = None
+) -> dict[str, Path]:
+    """Write the canonical table with ``job_group`` and ``region_code`` (Parquet or CSV by suffix) and,
+    beside it, the attrition table, the flags table and a JSON summary (sources, options, warnings).
+
+    All writes are atomic and deterministic: the same inputs give byte-identical files.
+    """
+    where = side_paths(out)
+    derived = panel.with_derived(mapping)
+    write_table(derived, where["table"])
+    write_csv(panel.attrition, where["attrition"])
+    write_csv(panel.flags, where["flags"])
+    summary = {
+        "rows_written": panel.frame.height,
+        "rows_read": panel.n_input,
+        "rows_per_year": panel.rows_per_year().to_dicts(),
+        "sources": panel.sources,
+        "warnings": panel.warnings,
+        "provenance": panel.provenance,
+        "columns": {name: str(dtype) for name, dtype in derived.schema.items()},
+    }
+    write_json(summary, where["summary"])
+    return where

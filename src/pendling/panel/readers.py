@@ -1,0 +1,292 @@
+"""Find and open register extracts: Parquet, CSV, SAS7BDAT, SAS transport (XPT) and Stata .dta.
+
+Each input becomes a :class:`RawInput`: a Polars LazyFrame whose columns are already renamed to the
+canonical field names but still carry the source types (text, float, integer). Type checking and
+conversion happen in :mod:`pendling.panel.validate`, the same way for every format.
+
+Parquet and CSV are scanned lazily and only the mapped columns are read. SAS, XPT and Stata files are
+read by pyreadstat in chunks of :data:`CHUNK_ROWS` rows straight into Polars (columnar, no Python
+objects per value), again only the mapped columns.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pendling.errors import InputError
+from pendling.panel.columns import CANONICAL_COLUMNS, ColumnMap, sniff_separator, year_from_name
+
+FORMATS: dict[str, str] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".sas7bdat": "sas7bdat",
+    ".xpt": "xport",
+    ".dta": "stata",
+}
+# When a directory holds the same extract in several formats, read the first of these only.
+FORMAT_PREFERENCE: tuple[str, ...] = ("parquet", "stata", "sas7bdat", "xport", "csv")
+CHUNK_ROWS = 1_000_000
+REQUIRED_FIELDS: tuple[str, ...] = ("pnr", "home_muni", "work_id", "work_muni", "disco")
+
+Source = str | Path | pl.DataFrame | pl.LazyFrame | Sequence[str | Path]
+
+
+@dataclass
+class RawInput:
+    """One opened input: lazily readable columns named by canonical field, in source types."""
+
+    label: str  # the file path, or '<DataFrame>'
+    fmt: str
+    lazy: pl.LazyFrame
+    columns: dict[str, str]  # canonical field -> source column name
+    name_year: int | None  # year taken from the file name when there is no year column
+    warnings: list[str] = field(default_factory=list)
+    # a slower, more forgiving way to read the same input, tried when the fast one fails on the data
+    fallback: Callable[[], RawInput] | None = None
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        return dict(self.lazy.collect_schema())
+
+
+def discover(source: str | Path | Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """Expand ``source`` (a file, a directory, a glob, or a list of these) into input files.
+
+    A directory is read as one file per year: files with a supported suffix whose name carries a
+    19xx/20xx year (``ras2015.parquet``); other files there (``truth.parquet``, ``manifest.json``) are
+    ignored and reported. If no file name carries a year, every supported file is read. When the same
+    extract exists in several formats, only the preferred one is read (:data:`FORMAT_PREFERENCE`).
+    Returns (files in a stable order, warnings).
+    """
+    if isinstance(source, (list, tuple)):
+        files: list[Path] = []
+        warnings: list[str] = []
+        for item in source:
+            f, w = discover(item)
+            files.extend(p for p in f if p not in files)
+            warnings.extend(w)
+        if not files:
+            raise InputError("no input files given", hint="pass a file, a directory or a glob pattern")
+        return files, warnings
+
+    path = Path(source)  # type: ignore[arg-type]
+    if path.is_dir():
+        return _discover_dir(path)
+    if path.is_file():
+        _format_of(path)
+        return [path], []
+    if any(ch in str(source) for ch in "*?["):
+        matches = sorted(Path(p) for p in _glob.glob(str(source)) if Path(p).is_file())
+        matches = [p for p in matches if p.suffix.lower() in FORMATS]
+        if not matches:
+            raise InputError(
+                "the glob pattern matches no readable extract",
+                file=str(source),
+                hint=f"supported suffixes: {', '.join(sorted(FORMATS))}",
+            )
+        return _order(matches), []
+    raise InputError("input not found", file=path, hint="check the path; pass a file, a directory or a glob")
+
+
+def _discover_dir(path: Path) -> tuple[list[Path], list[str]]:
+    supported = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+    if not supported:
+        raise InputError(
+            "the directory holds no readable extract",
+            file=path,
+            hint=f"expected files like ras2015.parquet; supported suffixes: {', '.join(sorted(FORMATS))}",
+        )
+    warnings: list[str] = []
+    with_year = [p for p in supported if year_from_name(p) is not None]
+    if with_year:
+        skipped = [p.name for p in supported if p not in with_year]
+        if skipped:
+            warnings.append(
+                f"ignored in {path} (no year in the file name): {', '.join(skipped)}"
+            )
+        supported = with_year
+    by_stem: dict[str, list[Path]] = {}
+    for p in supported:
+        by_stem.setdefault(p.stem.lower(), []).append(p)
+    chosen: list[Path] = []
+    for stem_files in by_stem.values():
+        stem_files.sort(key=lambda p: FORMAT_PREFERENCE.index(FORMATS[p.suffix.lower()]))
+        chosen.append(stem_files[0])
+        if len(stem_files) > 1:
+            warnings.append(
+                f"{stem_files[0].name} read; the same extract in other formats ignored: "
+                + ", ".join(p.name for p in stem_files[1:])
+            )
+    return _order(chosen), warnings
+
+
+def _order(files: Iterable[Path]) -> list[Path]:
+    return sorted(files, key=lambda p: (year_from_name(p) or 0, p.name))
+
+
+def _format_of(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"unsupported file type {path.suffix!r}",
+            file=path,
+            hint=f"convert it to one of: {', '.join(sorted(FORMATS))}",
+        )
+    return fmt
+
+
+def open_input(path: Path, column_map: ColumnMap) -> RawInput:
+    """Open one extract lazily with the mapped columns renamed to canonical field names."""
+    fmt = _format_of(path)
+    try:
+        if fmt == "parquet":
+            lazy = pl.scan_parquet(path)
+            names = list(lazy.collect_schema())
+            return _finish(path, fmt, lazy, names, column_map)
+        if fmt == "csv":
+            return _open_csv(path, column_map)
+        return _open_readstat(path, fmt, column_map)
+    except InputError:
+        raise
+    except Exception as exc:  # every reader library has its own error types
+        raise InputError(
+            f"cannot read this {fmt} file: {type(exc).__name__}: {exc}",
+            file=path,
+            hint="check that the file is complete and really in this format (the suffix decides the reader)",
+        ) from None
+
+
+def open_frame(frame: pl.DataFrame | pl.LazyFrame, column_map: ColumnMap, label: str = "<DataFrame>") -> RawInput:
+    """Treat an in-memory frame like a file (canonical or DST column names both work)."""
+    lazy = frame.lazy()
+    return _finish(Path(label), "frame", lazy, list(lazy.collect_schema()), column_map, label=label)
+
+
+def _finish(
+    path: Path,
+    fmt: str,
+    lazy: pl.LazyFrame,
+    names: list[str],
+    column_map: ColumnMap,
+    *,
+    label: str | None = None,
+) -> RawInput:
+    label = label or str(path)
+    found, warnings = column_map.resolve(names, file=label)
+    name_year = year_from_name(path) if fmt != "frame" else None
+    _require(found, names, column_map, label, name_year)
+    lazy = lazy.select([pl.col(src).alias(fld) for fld, src in found.items()])
+    return RawInput(label, fmt, lazy, found, name_year, warnings)
+
+
+def _require(
+    found: dict[str, str], names: list[str], column_map: ColumnMap, label: str, name_year: int | None
+) -> None:
+    """InputError naming the file, the missing fields, the names tried and the file's own columns."""
+    required = [*REQUIRED_FIELDS, *([] if name_year is not None else ["year"])]
+    missing = [f for f in required if f not in found]
+    if not missing:
+        return
+    wanted = "; ".join(f"{f}: {' / '.join(column_map.names_for(f))}" for f in missing)
+    hint = (
+        "name the right columns in a column map TOML ([columns] section, see "
+        "data/reference/column_map_default.toml) and pass it with --column-map"
+    )
+    if "year" in missing:
+        hint += "; or put the year in the file name (ras2015.parquet)"
+    raise InputError(
+        f"required column(s) not found — looked for {wanted}",
+        file=label,
+        column=", ".join(missing),
+        values=names,
+        hint=hint,
+    )
+
+
+def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> RawInput:
+    """Scan a CSV lazily. Fast path: number fields parsed as Int64 by the CSV reader itself and
+    DISCO as text. If any value does not parse (' 101 ', '101.0', 'KBH'), :attr:`RawInput.fallback`
+    re-reads every mapped column as text so the shared conversion can clean it or report it."""
+    with open(path, "rb") as fh:
+        header = fh.readline().decode("utf-8", errors="replace")
+    sep = column_map.csv_separator or sniff_separator(header)
+    actual = list(pl.scan_csv(path, separator=sep, infer_schema=False, encoding="utf8-lossy").collect_schema())
+    names = [a.lstrip("\ufeff").strip() for a in actual]
+    found, _ = column_map.resolve(names, file=path)
+    to_actual = dict(zip(names, actual, strict=True))
+    overrides: dict[str, pl.DataType] = {}
+    if not as_text:
+        overrides = {to_actual[src]: pl.Int64() for fld, src in found.items() if fld != "disco"}
+    # infer_schema=False: everything else is read as text, so codes keep leading zeros
+    lazy = pl.scan_csv(
+        path, separator=sep, infer_schema=False, encoding="utf8-lossy", schema_overrides=overrides or None
+    )
+    lazy = lazy.rename({a: n for a, n in zip(actual, names, strict=True) if a != n})
+    raw = _finish(path, "csv", lazy, names, column_map)
+    if not as_text:
+        raw.fallback = lambda: _open_csv(path, column_map, as_text=True)
+    return raw
+
+
+def _open_readstat(path: Path, fmt: str, column_map: ColumnMap) -> RawInput:
+    import pyreadstat
+
+    reader = {
+        "sas7bdat": pyreadstat.read_sas7bdat,
+        "xport": pyreadstat.read_xport,
+        "stata": pyreadstat.read_dta,
+    }[fmt]
+    kwargs = {"encoding": column_map.encoding} if column_map.encoding else {}
+    try:
+        _, meta = reader(str(path), metadataonly=True, **kwargs)
+        names = list(meta.column_names)
+        found, _ = column_map.resolve(names, file=path)
+        _require(found, names, column_map, str(path), year_from_name(path))  # before reading any data
+        usecols = list(dict.fromkeys(found.values()))
+        chunks = [
+            df
+            for df, _ in pyreadstat.read_file_in_chunks(
+                reader,
+                str(path),
+                chunksize=CHUNK_ROWS,
+                usecols=usecols,
+                output_format="polars",
+                disable_datetime_conversion=True,
+                **kwargs,
+            )
+        ]
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError) as exc:
+        msg = str(exc)
+        hint = "check that the file is complete and really in this format"
+        if "encod" in msg.lower() or "convert" in msg.lower() or isinstance(exc, UnicodeDecodeError):
+            hint = (
+                "the text does not decode with the file's declared encoding; set the real one in a column "
+                'map TOML: [read] encoding = "latin1" (or "cp1252"), and pass it with --column-map'
+            )
+        raise InputError(f"cannot read this {fmt} file: {msg}", file=path, hint=hint) from None
+    if chunks:
+        frame = pl.concat(chunks, how="vertical_relaxed")
+    else:  # zero rows: keep the column types the file declares
+        types = meta.readstat_variable_types
+        frame = pl.DataFrame(
+            schema={c: pl.String if types.get(c) == "string" else pl.Float64 for c in usecols}
+        )
+    return _finish(path, fmt, frame.lazy(), names, column_map)
+
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "CHUNK_ROWS",
+    "FORMATS",
+    "FORMAT_PREFERENCE",
+    "RawInput",
+    "discover",
+    "open_frame",
+    "open_input",
+]
