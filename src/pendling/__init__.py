@@ -23,7 +23,7 @@ _API = {
     "build_graph": "pendling.routing",
     "travel_time_matrix": "pendling.routing",
     "load_panel": "pendling.panel",
-    "attrition": "pendling.panel",
+    "attrition": "pendling.mobility",
     "compute": "pendling.mobility",
     "synthesize": "pendling.synth",
     "demo_extract": "pendling.synth",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import typer
 
 from pendling.cli import geo as _geo
+from pendling.cli import matrix as _matrix
+from pendling.cli import roads as _roads
 
 app = typer.Typer(
     name="pendling",
@@ -18,6 +20,25 @@ app = typer.Typer(
 )
 
 app.add_typer(_geo.app, name="geo", help="The 98 municipalities: list and rebuild from DAGI/DST sources.")
+app.add_typer(_roads.app, name="roads", help="Road graph from OpenStreetMap / vector tiles.")
+app.add_typer(_matrix.app, name="matrix", help="The 98×98 travel-time matrix: build, show, check.")
+
+from pendling.cli import panel as _panel  # noqa: E402
+
+app.add_typer(_panel.app, name="panel", help="Register extracts → validated person-year panel with attrition.")
+
+from pendling.cli import compute as _compute  # noqa: E402
+
+app.command("compute")(_compute.compute)
+
+from pendling.cli import plot as _plot  # noqa: E402
+
+app.command("plot")(_plot.plot)
+app.command("map")(_plot.map_)
+
+from pendling.cli import synth as _synth  # noqa: E402
+
+app.command("synth")(_synth.synth)
 
 
 def main() -> None:

@@ -1,0 +1,80 @@
+"""``pendling synth``: synthetic register extracts with planted effects, and their realism report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from pendling.cli._common import console, friendly_errors, print_frame, progress
+from pendling.errors import InputError
+
+
+@friendly_errors
+def synth(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Output folder: ras<year>.<format>, truth.parquet, manifest.json.")] = None,
+    persons: Annotated[int, typer.Option(
+        "--persons", help="Employed persons per year (national scale: 3000000).")] = 200_000,
+    years: Annotated[str, typer.Option("--years", help="Consecutive years, e.g. 2014-2022.")] = "2015-2022",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical files.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv, dta (Stata) or xpt (SAS transport). "
+                                     "sas7bdat cannot be written (pyreadstat only reads it).")] = "parquet",
+    scenario: Annotated[str, typer.Option(
+        "--scenario", help="Scenario TOML file, or a shipped name: default, null, dirty.")] = "default",
+    matrix: Annotated[Path | None, typer.Option(
+        "--matrix", help="Travel-time matrix (long parquet). Default: the shipped one.")] = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Print the realism report of an existing extract folder and stop.")] = None,
+    report_year: Annotated[int | None, typer.Option(
+        "--report-year", help="Year for the cross-sectional figures (default: the last).")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="(Re)build the cached demo extract and print its folder.")] = False,
+) -> None:
+    """Write synthetic DST-style register extracts (one file per year) with planted, known effects.
+
+    Files use DST's variable names (PNR, KOM, ADRESSE_ID, LBNR, ARBKOM, DISCO08_ALLE_INDK_13) and
+    are read by `pendling panel` / `pendling compute --panel DIR` unchanged. truth.parquet holds the
+    expected mean relative change per cell and its tolerance. With --report DIR, compare an extract
+    with DST's published figures instead.
+    """
+    from pendling import synth as api
+    from pendling.synth.report import resolve_year
+
+    mat = None
+    if matrix is not None:
+        from pendling.odmatrix import load_matrix
+
+        mat = load_matrix(matrix)
+    if report is not None:
+        table = api.realism_report(report, matrix=mat, year=report_year)
+        print_frame(table.drop("source").with_columns(pl.col("value").round(4)),
+                    title=f"Realism of {report} (year {int(resolve_year(report, report_year))})")
+        print_frame(api.yearly_summary(report, matrix=mat), title="By year (km = matrix km home → workplace)")
+        n_bad = int((~table["ok"]).sum())
+        console.print(f"{table.height - n_bad} of {table.height} figures inside their target band."
+                      + (" Sources: data/reference/synth/realism_targets.csv." if n_bad == 0 else
+                         f" Outside: {', '.join(table.filter(~pl.col('ok'))['metric'].to_list())}."))
+        return
+    if demo:
+        with progress() as bar:
+            task = bar.add_task("demo extract", total=None)
+            path = api.demo_extract(refresh=True, progress=lambda d, t, y: bar.update(task, completed=d, total=t))
+        console.print(f"Demo extract: {path}")
+        return
+    if out is None:
+        raise InputError("--out is required to write an extract", hint="e.g. pendling synth --out synthetic/")
+    year_list = api.parse_years(years)
+    with progress() as bar:
+        task = bar.add_task(f"synthesising {persons:,} persons", total=len(year_list))
+        result = api.generate(
+            out, persons=persons, years=year_list, seed=seed, fmt=fmt, scenario=scenario, matrix=mat,
+            progress=lambda done, total, year: bar.update(task, completed=done, description=f"wrote {year}"),
+        )
+    console.print(
+        f"Wrote {len(result.files)} yearly files ({result.files[0].name} … {result.files[-1].name}), "
+        f"truth.parquet ({result.truth.height} cells) and manifest.json to {result.directory} "
+        f"in {result.seconds['total']:.1f} s."
+    )
+    console.print(f"Check it: pendling synth --report {result.directory}")

@@ -1,0 +1,461 @@
+"""The mobility API: panel + travel-time matrix → cell statistics by year × flow × job group × region.
+
+``compute`` is what most people call; ``run`` also returns the attrition (how every person-year of
+the requested years was classified) and the method notes that go beside exported results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pendling.errors import InputError
+from pendling.mobility import disclosure as _disc
+from pendling.mobility import flows as _flows
+from pendling.mobility import stats as _stats
+
+ATTRITION_SCHEMA: dict[str, pl.DataType] = {
+    "stage": pl.Utf8(),
+    "year": pl.Int16(),
+    "bucket": pl.Utf8(),
+    "n": pl.Int64(),
+    "description": pl.Utf8(),
+}
+_REQUIRED = ("pnr", "year", "home_muni", "work_id", "work_muni")
+
+
+@dataclass(frozen=True)
+class MobilityResult:
+    """Results table, attrition (stages 'panel' and 'flows'), method notes (key, value) and the
+    minimum cell size applied (None = no disclosure control)."""
+
+    results: pl.DataFrame
+    attrition: pl.DataFrame
+    method: pl.DataFrame
+    min_n: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+
+def _panel_parts(panel: Any, years: Sequence[int] | None) -> tuple[pl.DataFrame, pl.DataFrame | None, list[str]]:
+    """(canonical frame, panel attrition or None, sources) from a Panel, a frame or a path."""
+    if isinstance(panel, (str, Path)):
+        from pendling.panel import load_panel  # lazy: the panel package is optional for frame input
+
+        wanted = None if years is None else sorted({y for t in years for y in (t - 1, t)})
+        panel = load_panel(panel, years=wanted)
+    if hasattr(panel, "frame"):
+        return panel.frame, getattr(panel, "attrition", None), list(getattr(panel, "sources", []) or [])
+    if isinstance(panel, pl.LazyFrame):
+        return panel.collect(), None, []
+    if isinstance(panel, pl.DataFrame):
+        return panel, None, []
+    raise InputError(
+        f"cannot read a panel from a {type(panel).__name__}",
+        hint="pass a pendling.panel.Panel, a canonical Polars frame, or the path of a register extract",
+    )
+
+
+def validate_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Check and cast a canonical person-year frame (columns and types of docs/architecture.md).
+
+    ``home_addr`` may be absent (moves are then detected by municipality only); ``disco`` may be
+    absent when a ``job_group`` column is given. Nulls in the key columns and duplicate (pnr, year)
+    rows raise InputError: a flow cannot be defined for them.
+    """
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if "disco" not in frame.columns and "job_group" not in frame.columns:
+        missing.append("disco")
+    if missing:
+        raise InputError(
+            "the panel lacks canonical columns",
+            column=", ".join(missing),
+            values=frame.columns,
+            hint="load register files with pendling.load_panel (it renames DST columns), or rename yours",
+        )
+    extra = [pl.lit(None, dtype=pl.Int64).alias("home_addr")] if "home_addr" not in frame.columns else []
+    if "disco" not in frame.columns:
+        extra.append(pl.lit(None, dtype=pl.Utf8).alias("disco"))
+    frame = frame.with_columns(extra)
+    casts = dict(_flows.PANEL_COLUMNS)
+    if "job_group" in frame.columns:
+        casts["job_group"] = pl.Utf8()
+    for col, dtype in casts.items():
+        if frame.schema[col] != dtype:
+            try:
+                frame = frame.with_columns(pl.col(col).cast(dtype, strict=True))
+            except pl.exceptions.PolarsError as exc:
+                raise InputError(
+                    f"column cannot be read as {dtype}", column=col, hint=f"fix the values ({exc.__class__.__name__})"
+                ) from None
+    nulls = {c: frame[c].null_count() for c in _REQUIRED if frame[c].null_count()}
+    if nulls:
+        raise InputError(
+            "the panel has missing values in key columns",
+            column=", ".join(nulls),
+            values=[f"{c}: {k} rows" for c, k in nulls.items()],
+            hint="load_panel drops and counts such rows; drop them (and count them) before compute",
+        )
+    _check_unique(frame)
+    return frame.select(*casts)
+
+
+def _check_unique(frame: pl.DataFrame) -> None:
+    d_pnr, d_year = pl.col("pnr").diff(), pl.col("year").cast(pl.Int32).diff()
+    strictly_sorted = frame.select(
+        ((d_pnr > 0) | ((d_pnr == 0) & (d_year > 0))).fill_null(True).all()
+    ).item()
+    if strictly_sorted:  # the usual case (Panel.frame is sorted by pnr, year): O(n), no hashing
+        return
+    dups = frame.group_by("pnr", "year").len().filter(pl.col("len") > 1)
+    if dups.height:
+        raise InputError(
+            "the panel has more than one row for some person-years",
+            column="pnr, year",
+            values=[f"pnr {p} year {y}" for p, y in dups.sort("pnr", "year").head(10).select("pnr", "year").rows()],
+            hint="keep one row per pnr and year (e.g. the primary November job) before compute",
+        )
+
+
+def resolve_matrix(matrix: pl.DataFrame | str | Path | None) -> pl.DataFrame:
+    """Long travel-time matrix (origin, destination Int16, minutes Float64); None → the shipped one."""
+    if matrix is None or isinstance(matrix, (str, Path)):
+        from pendling.odmatrix import load_matrix
+
+        matrix = load_matrix(matrix)
+    missing = [c for c in ("origin", "destination", "minutes") if c not in matrix.columns]
+    if missing:
+        raise InputError("the travel-time matrix lacks columns", column=", ".join(missing), values=matrix.columns,
+                         hint="use pendling.load_matrix() or a long frame origin, destination, minutes")
+    m = matrix.select(
+        pl.col("origin").cast(pl.Int16), pl.col("destination").cast(pl.Int16), pl.col("minutes").cast(pl.Float64)
+    )
+    dup = m.filter(pl.struct("origin", "destination").is_duplicated())
+    if dup.height:
+        raise InputError("the travel-time matrix has repeated origin-destination pairs", column="origin, destination",
+                         values=dup.unique().rows()[:10], hint="keep one row per pair")
+    return m
+
+
+def resolve_municipalities(municipalities: pl.DataFrame | None) -> pl.DataFrame:
+    """code → region_code, kommunegruppe_code; None → :func:`pendling.geo.municipalities`."""
+    if municipalities is None:
+        from pendling.geo import municipalities as _municipalities
+
+        municipalities = _municipalities()
+    missing = [c for c in ("code", "region_code", "kommunegruppe_code") if c not in municipalities.columns]
+    if missing:
+        raise InputError("the municipality table lacks columns", column=", ".join(missing),
+                         hint="use pendling.geo.municipalities()")
+    out = municipalities.select(
+        pl.col("code").cast(pl.Int16), pl.col("region_code").cast(pl.Int16),
+        pl.col("kommunegruppe_code").cast(pl.Int8),
+    )
+    # every municipality must sit in one region and one kommunegruppe, else the region cells would
+    # not add up to 'all' (and disclosure control relies on that)
+    bad = out.filter(pl.any_horizontal(pl.all().is_null()) | pl.col("code").is_duplicated())
+    if bad.height:
+        raise InputError("the municipality table has missing or repeated codes, regions or kommunegrupper",
+                         values=bad.rows(), hint="use pendling.geo.municipalities()")
+    return out.sort("code")
+
+
+def parse_years(text: str | int | Iterable[int] | None) -> list[int] | None:
+    """'2021', '2015-2022', '2015,2017', 2021 or [2015, 2016] → sorted list of years; None stays None."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        return [text]
+    if not isinstance(text, str):
+        return sorted({int(y) for y in text})
+    out: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        m = re.fullmatch(r"(\d{4})(?:\s*[-–:]\s*(\d{4}))?", part)
+        if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+            raise InputError("cannot read years", values=[part], hint="write e.g. 2021, 2015-2022 or 2015,2017")
+        out.update(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
+    return sorted(out)
+
+
+def resolve_years(frame: pl.DataFrame, years: Iterable[int] | int | str | None) -> list[int]:
+    """Years t to compute; each needs t and t-1 in the panel. None → every year with a previous year."""
+    have = set(frame["year"].unique().drop_nulls().to_list())
+    requested = parse_years(years)
+    if requested is None:
+        out = sorted(y for y in have if y - 1 in have)
+        if not out:
+            raise InputError("the panel has no two consecutive years, so no flows can be formed",
+                             column="year", values=sorted(have), hint="load at least two consecutive years")
+        return out
+    bad = [y for y in requested if y not in have or y - 1 not in have]
+    if bad:
+        raise InputError(
+            "flows for year t need the panel to hold years t-1 and t",
+            column="year", values=bad, hint=f"the panel holds {_span(sorted(have))}",
+        )
+    return requested
+
+
+def _span(years: Sequence[int]) -> str:
+    if not years:
+        return "no years"
+    if list(years) == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+    return ",".join(map(str, years))
+
+
+def years_label(years: Sequence[int]) -> str:
+    """File-name label: '2021', '2015-2022' or '2015_2017_2020'."""
+    return _span(sorted(years)).replace(",", "_")
+
+
+# ---------------------------------------------------------------------------------------------
+# the computation
+
+
+def _check_definition(mover_definition: str) -> None:
+    if mover_definition not in _flows.MOVER_DEFINITIONS:
+        raise InputError("unknown mover definition", column="mover_definition", values=[mover_definition],
+                         hint="use 'address' (any address change; default) or 'municipality'")
+
+
+def _prepare(panel: Any, matrix: Any, years: Any, municipalities: Any):
+    requested = parse_years(years)
+    frame, panel_attrition, sources = _panel_parts(panel, requested)
+    frame = validate_frame(frame)
+    yrs = resolve_years(frame, requested)
+    needed = sorted({y for t in yrs for y in (t - 1, t)})
+    frame = frame.filter(pl.col("year").is_in(needed))
+    return frame, panel_attrition, sources, yrs, resolve_matrix(matrix), resolve_municipalities(municipalities)
+
+
+def _job_group_assigner(mapping: Any):
+    """Distinct t-1 DISCO codes → job group via ``pendling.panel.jobgroups`` (longest prefix)."""
+
+    def assign(codes: pl.DataFrame) -> pl.DataFrame:
+        from pendling.panel.jobgroups import assign_job_group
+
+        return assign_job_group(codes, mapping)
+
+    return assign
+
+
+def flow_attrition(counts: pl.DataFrame, years: Sequence[int]) -> pl.DataFrame:
+    """Bucket counts → stage 'flows' attrition rows: every year × every bucket (zeros included)."""
+    grid = pl.DataFrame({"year": sorted(years)}, schema={"year": pl.Int16}).join(
+        pl.DataFrame({"bucket": list(_flows.BUCKETS), "description": list(_flows.BUCKETS.values()),
+                      "_order": range(len(_flows.BUCKETS))}),
+        how="cross",
+    )
+    unknown = set(counts["bucket"].to_list()) - set(_flows.BUCKETS)
+    if unknown:  # a bucket the SQL can emit must be described; fail loudly rather than drop rows
+        raise RuntimeError(f"unlisted transition buckets: {sorted(unknown)}")
+    return (
+        grid.join(counts.with_columns(pl.col("year").cast(pl.Int16)), on=["year", "bucket"], how="left")
+        .with_columns(pl.col("n").fill_null(0).cast(pl.Int64), pl.lit("flows").alias("stage"))
+        .sort("year", "_order")
+        .select(*ATTRITION_SCHEMA)
+    )
+
+
+def _check_flow_totals(frame: pl.DataFrame, counts: pl.DataFrame, years: Sequence[int]) -> None:
+    """Every person-year of the requested years must sit in exactly one bucket."""
+    rows = frame.filter(pl.col("year").is_in(list(years))).group_by("year").len().sort("year")
+    got = counts.group_by("year").agg(pl.col("n").sum()).sort("year")
+    if rows["len"].to_list() != got["n"].to_list():  # a bug, never bad input: stop loudly
+        raise RuntimeError(f"flow buckets do not add up to the person-years: {rows.rows()} vs {got.rows()}")
+
+
+def _combine_attrition(panel_attrition: pl.DataFrame | None, flows: pl.DataFrame) -> pl.DataFrame:
+    if panel_attrition is None or panel_attrition.is_empty():
+        return flows
+    p = panel_attrition.with_columns(
+        pl.col(c).cast(dt) for c, dt in ATTRITION_SCHEMA.items() if c in panel_attrition.columns
+    )
+    return pl.concat([p, flows], how="diagonal_relaxed")
+
+
+def run(
+    panel: Any,
+    matrix: pl.DataFrame | str | Path | None = None,
+    years: Iterable[int] | int | str | None = None,
+    by: str | Iterable[str] | None = None,
+    min_n: int = _disc.DEFAULT_MIN_N,
+    disclosure: bool = True,
+    *,
+    mover_definition: _flows.MoverDefinition = "address",
+    municipalities: pl.DataFrame | None = None,
+    job_group_mapping: Any = None,
+    median_min_n: int = _disc.MEDIAN_MIN_N,
+) -> MobilityResult:
+    """Results, attrition and method notes; see :func:`compute` for the parameters."""
+    _check_definition(mover_definition)
+    by_t = _stats.normalize_by(by)
+    min_n = _disc.check_min_n(min_n)
+    frame, panel_attrition, sources, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
+    sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
+                                              _job_group_assigner(job_group_mapping))
+    _check_flow_totals(frame, counts, yrs)
+    cells = _stats.cells_from_sums(sums, _flows.R_SCALE, _flows.M_SCALE)
+    results = _stats.full_grid(cells, yrs, by_t)
+    attrition = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
+    if disclosure:
+        results = _disc.apply_disclosure(results, min_n, median_min_n=median_min_n)
+        # the flows' bucket counts equal the national cells: keep them hidden where the cell is
+        bucket_of = {"movers": "mover", "job_changers": "job_changer"}
+        hidden = results.filter(
+            pl.col("suppressed") & (pl.col("job_group") == _stats.ALL) & (pl.col("region") == _stats.ALL)
+        ).select("year", pl.col("flow").replace_strict(bucket_of).alias("bucket"))
+        force = pl.struct("year", "bucket").is_in(hidden.to_struct().implode()) & (pl.col("stage") == "flows")
+        attrition = _disc.apply_count_disclosure(attrition, min_n, force=force)
+    else:
+        results = results.with_columns(pl.lit(None, dtype=pl.Utf8).alias("suppression"))
+        attrition = attrition.with_columns(pl.lit(False).alias("suppressed"))
+    method = method_notes(yrs, by_t, min_n if disclosure else None, mover_definition, median_min_n,
+                          matrix, sources)
+    return MobilityResult(results, attrition, method, min_n if disclosure else None)
+
+
+def compute(
+    panel: Any,
+    matrix: pl.DataFrame | str | Path | None = None,
+    years: Iterable[int] | int | str | None = None,
+    by: str | Iterable[str] | None = None,
+    min_n: int = _disc.DEFAULT_MIN_N,
+    disclosure: bool = True,
+    *,
+    mover_definition: _flows.MoverDefinition = "address",
+    municipalities: pl.DataFrame | None = None,
+    job_group_mapping: Any = None,
+    median_min_n: int = _disc.MEDIAN_MIN_N,
+) -> pl.DataFrame:
+    """Relative change in commute time of movers and job-changers, per year × flow × job group × region.
+
+    Parameters
+    ----------
+    panel : a ``pendling.panel.Panel``, a canonical person-year Polars frame (optionally with a
+        ``job_group`` column, which is then used as given), or a path for ``pendling.load_panel``.
+    matrix : long travel-time matrix (origin, destination, minutes) or its path; None = shipped matrix.
+    years : flow years t (each uses t-1 → t): 2021, [2015, 2016], '2015-2022'; None = all possible.
+    by : None (hovedstaden/rest/all), 'region' (adds the 5 regions), 'kommunegruppe' (adds the 5 DST
+        kommunegrupper), or both.
+    min_n : minimum cell size for disclosure control (default 5, at least 3).
+    disclosure : False returns unsuppressed statistics (not for export from DST servers).
+    mover_definition : 'address' (any address change; moves inside a municipality have r = 0) or
+        'municipality' (only a change of home municipality is a move).
+    municipalities : code → region_code, kommunegruppe_code; None = ``pendling.geo.municipalities()``.
+    job_group_mapping : passed to ``pendling.panel.jobgroups.assign_job_group`` (None = shipped mapping).
+    median_min_n : smallest n with a published median (disclosure rule).
+
+    Returns
+    -------
+    One row per cell, sorted by year, flow (movers, job_changers), job group (digital, office,
+    physical_social, unclassified, …, all) and region (hovedstaden, rest, all, then ``by`` groups).
+    Columns: year, flow, job_group, region, n, mean_rel_change, ratio_of_means, ci_low, ci_high,
+    suppressed, then mean_minutes_before/after (minutes), median_rel_change, mean_log_ratio,
+    geo_mean_rel_change, share_longer, share_shorter, sd_rel_change, ratio_ci_low, ratio_ci_high,
+    suppression. Relative changes are fractions (0.11 = 11 %). See :mod:`pendling.mobility.stats`.
+    """
+    return run(panel, matrix, years, by, min_n, disclosure, mover_definition=mover_definition,
+               municipalities=municipalities, job_group_mapping=job_group_mapping,
+               median_min_n=median_min_n).results
+
+
+def transitions(
+    panel: Any,
+    matrix: pl.DataFrame | str | Path | None = None,
+    years: Iterable[int] | int | str | None = None,
+    *,
+    mover_definition: _flows.MoverDefinition = "address",
+    municipalities: pl.DataFrame | None = None,
+    job_group_mapping: Any = None,
+) -> pl.DataFrame:
+    """Every person-year t of ``years`` with its bucket, t-1 and t values and commute minutes.
+
+    Microdata (one row per pnr and year): for analysis on the research server, never for export.
+    Columns: pnr, year, bucket, has_previous, home_before/after, addr_before/after, work_id_before/
+    after, work_before/after (municipality codes), disco_before, job_group_before, region_code,
+    kommunegruppe_code (of the home at t-1), minutes_before/after (minutes), rel_change (fraction,
+    movers and job-changers only), flow. Sorted by year, pnr. ``job_group_before`` is the panel's
+    own ``job_group`` at t-1 if it has one, else DISCO-08 at t-1 mapped with ``job_group_mapping``.
+    """
+    _check_definition(mover_definition)
+    frame, _, _, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
+    out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition)
+    if "job_group" in frame.columns:
+        return out
+    from pendling.panel.jobgroups import assign_job_group
+
+    mapped = assign_job_group(out.select("disco_before"), job_group_mapping, disco_column="disco_before")
+    known = pl.col("has_previous")  # no t-1 row, no t-1 job group
+    return out.with_columns(pl.when(known).then(mapped["job_group"]).alias("job_group_before"))
+
+
+def attrition(
+    panel: Any,
+    matrix: pl.DataFrame | str | Path | None = None,
+    years: Iterable[int] | int | str | None = None,
+    *,
+    mover_definition: _flows.MoverDefinition = "address",
+    municipalities: pl.DataFrame | None = None,
+    min_n: int = _disc.DEFAULT_MIN_N,
+    disclosure: bool = True,
+) -> pl.DataFrame:
+    """Attrition of stages 'panel' (from the Panel, if given) and 'flows' (every person-year of ``years``).
+
+    For stage 'flows' the n of a year sum to the panel's person-years in that year. With
+    ``disclosure`` small counts are suppressed (:func:`pendling.mobility.disclosure.apply_count_disclosure`).
+    """
+    _check_definition(mover_definition)
+    frame, panel_attrition, _, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
+    _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition)
+    _check_flow_totals(frame, counts, yrs)
+    out = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
+    if disclosure:
+        return _disc.apply_count_disclosure(out, min_n)
+    return out.with_columns(pl.lit(False).alias("suppressed"))
+
+
+def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mover_definition: str,
+                 median_min_n: int, matrix: Any, sources: Sequence[str]) -> pl.DataFrame:
+    """Key/value notes describing a run (written beside the results; no timestamps, so reruns match)."""
+    from pendling import __version__
+
+    matrix_text = "shipped matrix (pendling.load_matrix())" if matrix is None else (
+        str(matrix) if isinstance(matrix, (str, Path)) else "matrix frame passed in by the caller")
+    notes = [
+        ("pendling_version", __version__),
+        ("years", f"{_span(list(years))} (flow year t compares November t-1 with November t)"),
+        ("movers", "residence changed, same workplace (LBNR, work_id != 0) and same workplace municipality"),
+        ("job_changers", "workplace (LBNR) changed, neither LBNR is 0, residence unchanged"),
+        ("mover_definition", {
+            "address": "address: ADRESSE_ID differs (where known in both years) or municipality differs; "
+                       "moves inside a municipality are movers with r = 0",
+            "municipality": "municipality: only a change of home municipality (KOM) is a move",
+        }[mover_definition]),
+        ("excluded", "same LBNR with another workplace municipality (workplace_relocated), LBNR = 0 in either "
+                     "year (fictive_workplace), both changed, unknown municipality or travel time: counted in "
+                     "the attrition table, stage 'flows'"),
+        ("commute_time", "T = matrix[home municipality, workplace municipality], car minutes; the diagonal is "
+                         "the within-municipality time"),
+        ("rel_change", "r = T_t / T_(t-1) - 1, a fraction (0.11 = 11 %)"),
+        ("job_group", "from DISCO-08 at t-1 (longest-prefix mapping; unknown codes -> unclassified)"),
+        ("region", "home municipality at t-1: hovedstaden = region code 1084, rest, all"
+                   + (f"; plus {', '.join(by)}" if by else "")),
+        ("mean_rel_change", "mean of the individual r (the report's measure)"),
+        ("ratio_of_means", "sum T_t / sum T_(t-1) - 1; ratio_ci_low/high: delta-method 95 % interval"),
+        ("ci_low/ci_high", "95 % t-interval of mean_rel_change: mean +- t(0.975, n-1) * sd / sqrt(n)"),
+        ("geo_mean_rel_change", "exp(mean of ln(T_t / T_(t-1))) - 1; mean_log_ratio is the mean log itself"),
+        ("share_longer/share_shorter", "share of the cell with r > 0 / r < 0"),
+        ("disclosure", _disc.disclosure_note(min_n, median_min_n)),
+        ("matrix", matrix_text),
+        ("panel_sources", "; ".join(map(str, sources)) if sources else "frame passed in by the caller"),
+    ]
+    return pl.DataFrame(notes, schema={"key": pl.Utf8, "value": pl.Utf8}, orient="row")

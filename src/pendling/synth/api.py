@@ -1,0 +1,300 @@
+"""Generate a synthetic register extract: one file per year, ``truth.parquet`` and ``manifest.json``.
+
+Streams year by year (only the current state and one year's frame are in memory), so a national
+run of 3 million persons needs a few hundred MB. Deterministic per seed: the same arguments give
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+import pendling
+from pendling import geo, paths
+from pendling.errors import InputError
+from pendling.io import sha256_file, write_json, write_parquet
+from pendling.synth.calibration import Gravity, fitted_gravity, matrix_hash
+from pendling.synth.model import DST_COLUMNS, Simulation, World, local_move_share, nearest_neighbours
+from pendling.synth.occupations import build_occupations
+from pendling.synth.scenario import Scenario, load_scenario
+from pendling.synth.truth import TOLERANCE_SE_MULTIPLE, finalize_truth
+from pendling.synth.writer import check_format, write_extract
+
+GENERATOR_VERSION = "1"
+"""Bump whenever the model, calibration or file layout changes: cached demo extracts are rebuilt."""
+
+DEMO_PERSONS = 200_000
+DEMO_YEARS = (2015, 2022)
+DEMO_SEED = 2015
+DEMO_DIRNAME = "demo"
+
+Progress = Callable[[int, int, int], None]
+"""progress(done, total, year): called after each year is written."""
+
+
+@dataclass
+class SynthResult:
+    """What :func:`generate` wrote. ``seconds`` (wall-clock per stage) is not written to disk."""
+
+    directory: Path
+    files: list[Path]
+    truth: pl.DataFrame
+    manifest: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def parse_years(years: str | Iterable[int] | tuple[int, int]) -> list[int]:
+    """'2014-2022', '2014..2022', '2015' or an iterable of consecutive years → the list of years."""
+    if isinstance(years, str):
+        m = re.fullmatch(r"\s*(\d{4})\s*(?:(?:-|\.\.|:)\s*(\d{4}))?\s*", years)
+        if not m:
+            raise InputError("years must look like 2014-2022 or 2015", values=[years])
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        out = list(range(first, last + 1))
+    else:
+        out = sorted(int(y) for y in years)
+    if not out or out != list(range(out[0], out[0] + len(out))):
+        raise InputError("years must be one consecutive range (the process runs year by year)", values=out)
+    if out[0] < 2008 or out[-1] > 2100:
+        raise InputError("years must lie in 2008-2100 (DISCO-08 and today's municipalities)", values=out)
+    return out
+
+
+def region_index(codes: np.ndarray) -> np.ndarray:
+    """0 for municipalities in Region Hovedstaden, 1 for the rest, in the order of ``codes``."""
+    mun = geo.municipalities().select("code", "region_code")
+    lookup = dict(zip(mun["code"].to_list(), mun["region_code"].to_list(), strict=True))
+    missing = [int(c) for c in codes if int(c) not in lookup]
+    if missing:
+        raise InputError("municipality codes without a region", values=missing)
+    return np.array([0 if lookup[int(c)] == geo.REGION_HOVEDSTADEN else 1 for c in codes], dtype=np.int8)
+
+
+def build_world(
+    persons: int,
+    seed: int,
+    scenario: Scenario,
+    matrix: pl.DataFrame | None = None,
+    gravity: Gravity | None = None,
+) -> World:
+    """Fit (or take) the gravity model and set up occupations for a run."""
+    if persons < 1_000:
+        raise InputError("persons must be at least 1,000", values=[persons],
+                         hint="the generator needs a few persons per municipality")
+    if gravity is None:
+        if matrix is None:
+            from pendling.odmatrix import load_matrix
+
+            matrix = load_matrix()
+        gravity = fitted_gravity(matrix)
+    region = region_index(gravity.codes)
+    occupations = build_occupations(float(gravity.residence[region == 0].sum()))
+    a, _ = local_move_share(gravity, scenario.rates["move_within_municipality"])
+    return World(
+        gravity=gravity, occupations=occupations, scenario=scenario, region=region, persons=int(persons),
+        seed=int(seed), local_move_share=a, nearest=nearest_neighbours(gravity.minutes),
+    )
+
+
+def generate(
+    out: str | Path,
+    *,
+    persons: int = DEMO_PERSONS,
+    years: str | Iterable[int] = "2015-2022",
+    seed: int = 1,
+    fmt: str = "parquet",
+    scenario: str | Path | Scenario | None = None,
+    matrix: pl.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> SynthResult:
+    """Write a synthetic extract to ``out``: ``ras<year>.<fmt>`` per year, ``truth.parquet``, ``manifest.json``.
+
+    ``persons``: employed persons per year; ``years``: e.g. '2014-2022'; ``fmt``: parquet, csv, dta or
+    xpt (sas7bdat is not writable); ``scenario``: a TOML path, a shipped name ('default', 'null',
+    'dirty') or a parsed Scenario; ``matrix``: travel-time matrix (default: the shipped one).
+    """
+    t_start = time.perf_counter()
+    fmt = check_format(fmt)
+    year_list = parse_years(years)
+    scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if matrix is None:
+        from pendling.odmatrix import load_matrix
+
+        matrix = load_matrix()
+    world = build_world(persons, seed, scen, matrix=matrix)
+    out = Path(out)
+    _check_out_dir(out, year_list)
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {"setup": time.perf_counter() - t_start, "simulate": 0.0, "write": 0.0}
+
+    sim = Simulation(world)
+    file_info: list[dict[str, Any]] = []
+    truth_parts: list[pl.DataFrame] = []
+    events: dict[str, dict[str, int]] = {}
+
+    def write(frame: pl.DataFrame, year: int) -> tuple[dict[str, Any], float]:
+        t = time.perf_counter()
+        path = write_extract(frame, out, year, fmt)
+        info = {"name": path.name, "year": year, "rows": frame.height, "sha256": sha256_file(path)}
+        return info, time.perf_counter() - t
+
+    # Year t+1 is simulated while year t is compressed and written (Polars and NumPy release the
+    # GIL); at most one year waits, so memory stays at about two years' frames.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[tuple[dict[str, Any], float]] | None = None
+        for i, year in enumerate(year_list):
+            t0 = time.perf_counter()
+            result = sim.first_year(year) if i == 0 else sim.next_year(year)
+            seconds["simulate"] += time.perf_counter() - t0
+            if pending is not None:
+                _collect(pending, file_info, seconds, progress, len(year_list))
+            pending = pool.submit(write, result.frame, year)
+            events[str(year)] = result.events
+            if result.truth is not None:
+                truth_parts.append(result.truth)
+            del result
+        if pending is not None:
+            _collect(pending, file_info, seconds, progress, len(year_list))
+    files = [out / f["name"] for f in file_info]
+
+    truth = finalize_truth(truth_parts)
+    write_parquet(truth, out / "truth.parquet")
+    manifest = _manifest(world, scen, year_list, fmt, file_info, events, matrix)
+    write_json(manifest, out / "manifest.json")
+    seconds["total"] = time.perf_counter() - t_start
+    return SynthResult(directory=out, files=files, truth=truth, manifest=manifest, seconds=seconds)
+
+
+def _check_out_dir(out: Path, years: list[int]) -> None:
+    """Refuse a folder holding extract files of other years: the panel reader would mix them in."""
+    if not out.is_dir():
+        return
+    stale = sorted(
+        p.name for p in out.iterdir()
+        if (m := re.fullmatch(r"ras(\d{4})\.\w+", p.name)) and int(m.group(1)) not in years
+    )
+    if stale:
+        raise InputError(
+            "the output folder already holds extract files for other years",
+            file=out,
+            values=stale,
+            hint="write to an empty (or new) folder; files for the same years are overwritten",
+        )
+
+
+def _collect(pending: Future[tuple[dict[str, Any], float]], file_info: list[dict[str, Any]],
+             seconds: dict[str, float], progress: Progress | None, total: int) -> None:
+    info, spent = pending.result()
+    file_info.append(info)
+    seconds["write"] += spent
+    if progress is not None:
+        progress(len(file_info), total, int(info["year"]))
+
+
+def _manifest(world: World, scen: Scenario, years: list[int], fmt: str, files: list[dict[str, Any]],
+              events: dict[str, dict[str, int]], matrix: pl.DataFrame) -> dict[str, Any]:
+    g = world.gravity
+    return {
+        "generator": "pendling.synth",
+        "generator_version": GENERATOR_VERSION,
+        "pendling_version": pendling.__version__,
+        "persons": world.persons,
+        "years": years,
+        "seed": world.seed,
+        "format": fmt,
+        "columns": list(DST_COLUMNS),
+        "files": files,
+        "truth": {
+            "file": "truth.parquet",
+            "tolerance_se_multiple": TOLERANCE_SE_MULTIPLE,
+            "cells": "year (t) x flow x job group at t-1 x home region at t-1, with 'all' margins",
+            "mover_definition": "address",
+        },
+        "scenario": {
+            "name": scen.name,
+            "description": scen.description,
+            "source": Path(scen.source).name,
+            "sha256": hashlib.sha256(scen.text.encode("utf-8")).hexdigest(),
+            "rates": scen.rates,
+            "dirt": scen.dirt,
+        },
+        "matrix_sha256": matrix_hash(matrix),
+        "calibration": {
+            "beta_bounds_per_minute": [float(g.beta.min()), float(g.beta.max())],
+            "delta": g.delta,
+            "iterations": g.iterations,
+            "local_move_share": world.local_move_share,
+            **{k: round(v, 12) for k, v in g.diagnostics.items()},
+        },
+        "events": events,
+    }
+
+
+def demo_dir() -> Path:
+    return paths.cache_dir() / DEMO_DIRNAME
+
+
+def _demo_is_current(directory: Path, matrix_sha: str) -> bool:
+    manifest = directory / "manifest.json"
+    if not manifest.is_file():
+        return False
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if meta.get("generator_version") != GENERATOR_VERSION or meta.get("matrix_sha256") != matrix_sha:
+        return False
+    return all((directory / f["name"]).is_file() for f in meta.get("files", [])) and (
+        directory / "truth.parquet"
+    ).is_file()
+
+
+def demo_extract(*, refresh: bool = False, progress: Progress | None = None) -> Path:
+    """The small deterministic demo extract (200,000 persons, 2015-2022, Parquet) in the user cache.
+
+    Generated on first use (a few seconds) and again whenever the generator version or the shipped
+    travel-time matrix changes. Built in a temporary directory and renamed into place, so a killed
+    run never leaves a half-written demo. Returns the directory (pass it to ``load_panel``).
+    """
+    from pendling.odmatrix import load_matrix
+
+    matrix = load_matrix()
+    sha = matrix_hash(matrix)
+    target = demo_dir()
+    if not refresh and _demo_is_current(target, sha):
+        return target
+    cache = target.parent
+    tmp = Path(tempfile.mkdtemp(prefix=".demo-build-", dir=cache))
+    try:
+        generate(tmp, persons=DEMO_PERSONS, years=f"{DEMO_YEARS[0]}-{DEMO_YEARS[1]}", seed=DEMO_SEED,
+                 fmt="parquet", scenario="default", matrix=matrix, progress=progress)
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=".demo-old-", dir=cache))
+            os.replace(target, old / DEMO_DIRNAME)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            # another process put a demo in place meanwhile: keep theirs if it is good
+            if not _demo_is_current(target, sha):
+                raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

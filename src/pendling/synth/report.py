@@ -1,0 +1,209 @@
+"""Realism report: how a synthetic extract compares with what DST publishes (``pendling synth --report``).
+
+Each metric comes with the target band from ``data/reference/synth/realism_targets.csv`` (source
+named there). Cross-sectional metrics use one year (default: the last); transition metrics (moves,
+job changes, exits, workplace persistence) average over all consecutive year pairs. Distances are
+the matrix km between the home and workplace municipalities (km); shares are fractions. The
+municipal minimum and maximum of mean km only count municipalities with at least
+:data:`MIN_PERSONS_FOR_EXTREMES` residents in the extract.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pendling import geo
+from pendling.errors import InputError
+from pendling.panel.jobgroups import assign_job_group
+from pendling.synth.calibration import afstb4_commute_km, afstb4_national_km, municipality_targets, realism_targets
+
+DISCO = "DISCO08_ALLE_INDK_13"
+MIN_PERSONS_FOR_EXTREMES = 100  # residents; smaller municipalities' mean km is mostly sampling noise
+_SUFFIXES = (".parquet", ".csv", ".dta", ".xpt")
+REPORT_SCHEMA: dict[str, pl.DataType] = {
+    "metric": pl.String(),
+    "value": pl.Float64(),
+    "target": pl.Float64(),
+    "low": pl.Float64(),
+    "high": pl.Float64(),
+    "ok": pl.Boolean(),
+    "unit": pl.String(),
+    "source": pl.String(),
+}
+
+
+def extract_files(directory: str | Path) -> dict[int, Path]:
+    """``{year: path}`` of the ``ras<year>.<ext>`` files in ``directory`` (one format; Parquet first)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError("not a directory", file=directory, hint="give the --out directory of `pendling synth`")
+    found: dict[int, Path] = {}
+    for suffix in _SUFFIXES:
+        for path in sorted(directory.glob(f"ras*{suffix}")):
+            m = re.fullmatch(r"ras(\d{4})", path.stem)
+            if m and int(m.group(1)) not in found:
+                found[int(m.group(1))] = path
+    if not found:
+        raise InputError("no synthetic extract files (ras<year>.parquet/csv/dta/xpt) found", file=directory)
+    return dict(sorted(found.items()))
+
+
+def read_year(path: Path) -> pl.DataFrame:
+    """One extract file in DST names, typed like the generator writes it (DISCO as text)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df = pl.read_parquet(path)
+    elif suffix == ".csv":
+        df = pl.read_csv(path, schema_overrides={DISCO: pl.String})
+    else:
+        import pyreadstat
+
+        reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_xport
+        df = pl.from_pandas(reader(str(path))[0])
+    return df.select(
+        pl.col("PNR").cast(pl.Int64),
+        pl.col("KOM").cast(pl.Int16),
+        pl.col("ADRESSE_ID").cast(pl.Int64),
+        pl.col("LBNR").cast(pl.Int64),
+        pl.col("ARBKOM").cast(pl.Int16),
+        pl.col(DISCO).cast(pl.String).replace("", None),
+    )
+
+
+def _clean(df: pl.DataFrame, codes: pl.Series) -> pl.DataFrame:
+    """Aliases applied (411 → 400), rows with unknown municipalities and duplicate person rows dropped."""
+    return (
+        df.with_columns(pl.col("KOM", "ARBKOM").replace(411, 400))
+        .filter(pl.col("KOM").is_in(codes.implode()) & pl.col("ARBKOM").is_in(codes.implode()))
+        .unique(subset="PNR", keep="first", maintain_order=True)
+    )
+
+
+def _shares(counts: pl.DataFrame, col: str, targets: pl.DataFrame, target_col: str) -> tuple[float, float]:
+    j = targets.select(pl.col("code"), (pl.col(target_col) / pl.col(target_col).sum()).alias("t")).join(
+        counts.rename({col: "code"}), on="code", how="left"
+    ).with_columns(pl.col("share").fill_null(0.0))
+    return float(np.corrcoef(j["share"], j["t"])[0, 1]), float((j["share"] - j["t"]).abs().max())
+
+
+def resolve_year(directory: str | Path, year: int | None = None) -> int:
+    """The year the cross-sectional figures use: ``year`` if given, else the extract's last year."""
+    files = extract_files(directory)
+    if year is None:
+        return max(files)
+    if year not in files:
+        raise InputError("no extract for that year", file=directory, values=[year], hint=f"years: {list(files)}")
+    return year
+
+
+def measure(directory: str | Path, matrix: pl.DataFrame | None = None, year: int | None = None) -> dict[str, float]:
+    """The raw realism figures of an extract (see the module docstring); keys are metric names."""
+    if matrix is None:
+        from pendling.odmatrix import load_matrix
+
+        matrix = load_matrix()
+    files = extract_files(directory)
+    year = resolve_year(directory, year)
+    codes = matrix["origin"].unique()
+    km = matrix.select(pl.col("origin").alias("KOM"), pl.col("destination").alias("ARBKOM"), "km")
+    targets = municipality_targets()
+    out: dict[str, float] = {}
+
+    df = _clean(read_year(files[year]), codes).join(km, on=["KOM", "ARBKOM"], how="left")
+    n = df.height
+    res = df.group_by("KOM").agg((pl.len() / n).alias("share"))
+    out["residence_share_correlation"], out["residence_share_max_abs_diff"] = _shares(
+        res, "KOM", targets, "employed_residence_2022")
+    work = df.group_by("ARBKOM").agg((pl.len() / n).alias("share"))
+    out["workplace_share_correlation"], out["workplace_share_max_abs_diff"] = _shares(
+        work, "ARBKOM", targets, "employed_workplace_2022")
+    out["population_share_correlation"], _ = _shares(res, "KOM", targets, "population_2022q1")
+    out["cross_border_share"] = float((df["KOM"] != df["ARBKOM"]).mean())
+    out["national_mean_km"] = float(df["km"].mean())
+    afstb4 = afstb4_commute_km()
+    ref_year = year if year in set(afstb4["year"].to_list()) else 2022
+    by_muni = df.group_by("KOM").agg(pl.col("km").mean().alias("model"), pl.len().alias("persons")).join(
+        afstb4.filter(pl.col("year") == ref_year).select(pl.col("code").alias("KOM"), "km"), on="KOM"
+    )
+    out["municipal_mean_km_correlation"] = float(np.corrcoef(by_muni["model"], by_muni["km"])[0, 1])
+    # extremes only where a municipality has enough residents for its mean to mean something
+    sizable = by_muni.filter(pl.col("persons") >= MIN_PERSONS_FOR_EXTREMES)["model"]
+    out["municipal_mean_km_min"] = float(sizable.min()) if len(sizable) else float("nan")
+    out["municipal_mean_km_max"] = float(sizable.max()) if len(sizable) else float("nan")
+    jg = assign_job_group(df, disco_column=DISCO)
+    assert isinstance(jg, pl.DataFrame)
+    hov = geo.municipalities().filter(pl.col("region_code") == geo.REGION_HOVEDSTADEN)["code"]
+    jg = jg.with_columns(pl.col("KOM").is_in(hov.implode()).alias("hov"))
+    dig_h = jg.filter("hov")["job_group"].eq("digital").mean()
+    dig_r = jg.filter(~pl.col("hov"))["job_group"].eq("digital").mean()
+    out["digital_share_hovedstaden_over_rest"] = float(dig_h / dig_r) if dig_r else float("nan")
+    ps = jg.filter(pl.col("job_group") == "physical_social")["LBNR"].eq(0).mean()
+    rest = jg.filter(pl.col("job_group").is_in(["digital", "office"]))["LBNR"].eq(0).mean()
+    out["lbnr0_share_physical_social_over_rest"] = float(ps / rest) if rest else float("inf")
+
+    sums = {"both": 0, "moves": 0, "within": 0, "real_both": 0, "job_changes": 0, "prev": 0, "exits": 0,
+            "wp": 0, "wp_kept": 0}
+    years = sorted(files)
+    prev = None
+    for y in years:
+        cur = _clean(read_year(files[y]), codes)
+        if prev is not None and y - 1 in files:
+            pair = prev.join(cur, on="PNR", suffix="_1")
+            moved = (pair["ADRESSE_ID"] != pair["ADRESSE_ID_1"]) | (pair["KOM"] != pair["KOM_1"])
+            sums["both"] += pair.height
+            sums["moves"] += int(moved.sum())
+            sums["within"] += int((moved & (pair["KOM"] == pair["KOM_1"])).sum())
+            real = (pair["LBNR"] != 0) & (pair["LBNR_1"] != 0)
+            sums["real_both"] += int(real.sum())
+            sums["job_changes"] += int((real & (pair["LBNR"] != pair["LBNR_1"])).sum())
+            sums["prev"] += prev.height
+            sums["exits"] += prev.height - pair.height
+            big = prev.filter(pl.col("LBNR") != 0).group_by("LBNR").len().filter(pl.col("len") >= 5)["LBNR"]
+            sums["wp"] += len(big)
+            sums["wp_kept"] += int(big.is_in(cur["LBNR"].unique().implode()).sum())
+        prev = cur
+    if sums["both"]:
+        out["move_rate"] = sums["moves"] / sums["both"]
+        out["within_municipality_move_share"] = sums["within"] / max(sums["moves"], 1)
+        out["job_change_rate"] = sums["job_changes"] / max(sums["real_both"], 1)
+        out["exit_rate"] = sums["exits"] / sums["prev"]
+        out["workplace_persistence"] = sums["wp_kept"] / max(sums["wp"], 1)
+    out["year"] = float(year)
+    out["persons"] = float(n)
+    return out
+
+
+def realism_report(directory: str | Path, matrix: pl.DataFrame | None = None, year: int | None = None) -> pl.DataFrame:
+    """Metric table: ``metric``, ``value``, ``target``, ``low``, ``high``, ``ok`` (value inside the band),
+    ``unit``, ``source`` — one row per target in ``realism_targets.csv`` that the extract allows."""
+    values = measure(directory, matrix, year)
+    rows = [
+        {**t, "value": values[t["metric"]], "ok": bool(t["low"] <= values[t["metric"]] <= t["high"])}
+        for t in realism_targets().iter_rows(named=True)
+        if t["metric"] in values
+    ]
+    return pl.DataFrame(rows, schema=REPORT_SCHEMA).select(list(REPORT_SCHEMA))
+
+
+def yearly_summary(directory: str | Path, matrix: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per year: ``persons`` (rows kept), ``cross_border_share``, ``national_mean_km`` (matrix km) next to
+    DST's national AFSTB4 mean (``dst_national_km``, km)."""
+    if matrix is None:
+        from pendling.odmatrix import load_matrix
+
+        matrix = load_matrix()
+    codes = matrix["origin"].unique()
+    km = matrix.select(pl.col("origin").alias("KOM"), pl.col("destination").alias("ARBKOM"), "km")
+    rows = []
+    for y, path in extract_files(directory).items():
+        df = _clean(read_year(path), codes).join(km, on=["KOM", "ARBKOM"], how="left")
+        rows.append({"year": y, "persons": df.height, "cross_border_share": float((df["KOM"] != df["ARBKOM"]).mean()),
+                     "national_mean_km": float(df["km"].mean())})
+    out = pl.DataFrame(rows, schema={"year": pl.Int16, "persons": pl.Int64, "cross_border_share": pl.Float64,
+                                     "national_mean_km": pl.Float64})
+    dst = afstb4_national_km().select("year", pl.col("km").alias("dst_national_km"))
+    return out.join(dst, on="year", how="left")

@@ -1,0 +1,66 @@
+"""The planted truth: expected mean relative change per cell, from the generator's own distributions.
+
+For every person the engine will classify as a mover or job changer, :func:`pendling.synth.model.truth_sums`
+computes E[r] and Var[r] exactly (r = T_t / T_{t-1} - 1, a fraction; T in minutes) from the same
+probability matrices the generator samples from. Summing over the persons in a cell gives
+
+* ``expected_mean_rel_change`` = Σ E[r] / n — what the cell's ``mean_rel_change`` estimates;
+* ``standard_error`` = √(Σ Var[r]) / n — the exact standard deviation of the cell mean around it
+  (persons' draws are independent given the previous year);
+* ``tolerance`` = :data:`TOLERANCE_SE_MULTIPLE` × standard_error: the band an unbiased engine's
+  estimate falls in except with probability ≈ 6·10⁻⁵ per cell (normal approximation).
+
+Cells follow :mod:`pendling.mobility`: year (t, the later November), flow, job group and home region
+at t-1 ('hovedstaden', 'rest'), plus 'all' margins for both.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pendling.panel.jobgroups import JOB_GROUPS
+
+TOLERANCE_SE_MULTIPLE = 4.0
+TRUTH_SCHEMA: dict[str, pl.DataType] = {
+    "year": pl.Int16(),
+    "flow": pl.String(),
+    "job_group": pl.String(),
+    "region": pl.String(),
+    "expected_mean_rel_change": pl.Float64(),
+    "tolerance": pl.Float64(),
+    "n": pl.Int64(),
+    "standard_error": pl.Float64(),
+}
+_SUMS = [pl.col("n").sum(), pl.col("sum_expected").sum(), pl.col("sum_variance").sum()]
+
+
+def finalize_truth(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Per-cell sums of all years → the truth table (margins added, empty cells dropped, sorted)."""
+    if not parts:
+        return pl.DataFrame(schema=TRUTH_SCHEMA)
+    cells = pl.concat(parts)
+    keys = ["year", "flow"]
+    all_region = cells.group_by(*keys, "job_group").agg(_SUMS).with_columns(region=pl.lit("all"))
+    all_group = cells.group_by(*keys, "region").agg(_SUMS).with_columns(job_group=pl.lit("all"))
+    all_all = cells.group_by(*keys).agg(_SUMS).with_columns(job_group=pl.lit("all"), region=pl.lit("all"))
+    cols = ["year", "flow", "job_group", "region", "n", "sum_expected", "sum_variance"]
+    full = pl.concat([cells.select(cols), all_region.select(cols), all_group.select(cols), all_all.select(cols)])
+    group_rank = {g: i for i, g in enumerate((*JOB_GROUPS, "all"))}
+    region_rank = {"hovedstaden": 0, "rest": 1, "all": 2}
+    flow_rank = {"movers": 0, "job_changers": 1}
+    return (
+        full.filter(pl.col("n") > 0)
+        .with_columns(
+            (pl.col("sum_expected") / pl.col("n")).alias("expected_mean_rel_change"),
+            (pl.col("sum_variance").sqrt() / pl.col("n")).alias("standard_error"),
+        )
+        .with_columns((TOLERANCE_SE_MULTIPLE * pl.col("standard_error")).alias("tolerance"))
+        .sort(
+            pl.col("year"),
+            pl.col("flow").replace_strict(flow_rank, return_dtype=pl.Int8),
+            pl.col("job_group").replace_strict(group_rank, return_dtype=pl.Int8),
+            pl.col("region").replace_strict(region_rank, return_dtype=pl.Int8),
+        )
+        .select(list(TRUTH_SCHEMA))
+        .cast(TRUTH_SCHEMA)
+    )
