@@ -115,7 +115,10 @@ def _canonical(df: pl.DataFrame) -> pl.DataFrame:
 def max_abs_difference(engine: pl.DataFrame, baseline: pl.DataFrame) -> dict[str, float]:
     """Largest absolute difference per statistic over the cells both frames hold (engine rows with
     job_group 'all' or other regions are ignored); also checks the two cover the same cells."""
-    eng = engine.filter(pl.col("job_group") != "all", pl.col("region").is_in(["hovedstaden", "rest", "all"]))
+    # n > 0: the engine lists every cell of its grid, empty ones with n = 0; a group-by has no empty groups
+    eng = engine.filter(
+        pl.col("job_group") != "all", pl.col("region").is_in(["hovedstaden", "rest", "all"]), pl.col("n") > 0
+    )
     eng = _canonical(eng.with_columns(pl.col("year").cast(pl.Int16)))
     joined = eng.join(baseline, on=KEYS, how="full", suffix="_b", coalesce=True)
     missing = joined.filter(pl.col("n").is_null() | pl.col("n_b").is_null())

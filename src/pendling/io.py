@@ -1,17 +1,22 @@
 """Atomic, deterministic writing of tables and files.
 
 Every output goes to a temporary file in the target directory and is renamed into place, so a run
-killed mid-write leaves either the previous file or none, never a partial one. Parquet is written
-with fixed settings (zstd level 9, no dictionary surprises, one row group per 1 M rows) so reruns on
-the same inputs are byte-identical.
+killed mid-write leaves either the previous file or none, never a partial one. The temporary file is
+hidden (its name starts with '.'), so readers that skip hidden files never take it for a result, and
+the next write of the same target removes it if its writer is dead (:func:`remove_stale_temps`).
+Parquet is written with fixed settings (zstd level 9, no dictionary surprises, one row group per 1 M
+rows) so reruns on the same inputs are byte-identical.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +31,18 @@ PARQUET_ROW_GROUP = 1_000_000
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The temporary file is hidden and names its writer: ``.<name>.<host>-<pid>.<random><suffix>``
+    (suffix ``.tmp`` unless given). A writer killed outright (SIGKILL, OOM killer) cannot remove its
+    file, so each new write of ``path`` first removes such leftovers of writers on this host that are
+    no longer running; files of live writers (a concurrent run) are left alone.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent
+        prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=suffix or ".tmp", dir=path.parent
     )
     os.close(fd)
     tmp_path = Path(tmp)
@@ -43,6 +55,47 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
+def temp_files(path: str | Path) -> list[Path]:
+    """Temporary files of :func:`atomic_path` for ``path`` now in its folder (any writer), sorted."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*-*.*"))
+
+
+def remove_stale_temps(path: str | Path) -> list[Path]:
+    """Remove temporary files left for ``path`` by writers on this host that are no longer running.
+
+    Returns the files removed. Files from other hosts (a shared network drive) are kept: whether
+    their writer still runs cannot be told from here.
+    """
+    path = Path(path)
+    own = re.compile(rf"^\.{re.escape(path.name)}\.(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)\.")
+    removed = []
+    for tmp in temp_files(path):
+        m = own.match(tmp.name)
+        if m and m["host"] == _HOST and not _alive(int(m["pid"])):
+            with contextlib.suppress(FileNotFoundError):  # another run cleaned it first
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -39,11 +39,34 @@ def load_matrix(path: str | Path | None = None, *, require_all: bool = True) -> 
             else "check the path given to --matrix"
         )
         raise DataMissingError(f"travel-time matrix not found: {p}. What to do: {hint}")
-    if p.suffix.lower() == ".csv":
-        df = pl.read_csv(p, infer_schema_length=0)  # all text: codes like '0101' keep their zeros
-    else:
-        df = pl.read_parquet(p)
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise InputError(
+            f"unsupported matrix file type {p.suffix!r}",
+            file=p,
+            hint="give a long-form matrix as .parquet or .csv (columns origin, destination, minutes, km)",
+        )
+    try:
+        if suffix == ".csv":
+            # all text: codes like '0101' keep their zeros; ';' as written by Danish-locale Excel
+            df = pl.read_csv(p, infer_schema_length=0, separator=_separator(p))
+        else:
+            df = pl.read_parquet(p)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(
+            f"cannot read the travel-time matrix: {type(exc).__name__}: {exc}",
+            file=p,
+            hint="check that the file is complete (not truncated or empty) and really a long-form "
+            f"{suffix.lstrip('.')} matrix; rebuild it with `pendling matrix build` if in doubt",
+        ) from None
     return validate_matrix(df, source=p, require_all=require_all)
+
+
+def _separator(path: Path) -> str:
+    """',' unless the header line holds more ';' or tabs (a matrix saved from Excel)."""
+    with open(path, "rb") as fh:
+        header = fh.readline().decode("utf-8", errors="replace")
+    return max((",", ";", "\t"), key=header.count) if header.strip() else ","
 
 
 def validate_matrix(
@@ -66,15 +89,13 @@ def validate_matrix(
             values=df.columns,
             hint="a matrix needs origin, destination, minutes and km in long form (one row per pair)",
         )
-    out = df.with_columns(
-        geo.normalize_code(df["origin"].cast(pl.String) if df["origin"].dtype == pl.String else df["origin"], name="origin"),
-        geo.normalize_code(
-            df["destination"].cast(pl.String) if df["destination"].dtype == pl.String else df["destination"],
-            name="destination",
-        ),
-        _as_float(df, "minutes", source),
-        _as_float(df, "km", source),
-    )
+    try:
+        codes = [geo.normalize_code(df[c], name=c) for c in ("origin", "destination")]
+    except InputError as exc:  # geo does not know the file: say which one
+        raise InputError(
+            str(exc).split("\n")[0], file=source, column=exc.column, values=exc.values, hint=exc.hint
+        ) from None
+    out = df.with_columns(*codes, _as_float(df, "minutes", source), _as_float(df, "km", source))
     for col in ("origin", "destination"):
         bad = df.filter(out[col].is_null())[col].unique().to_list()
         if bad:
@@ -126,7 +147,7 @@ def validate_matrix(
             + (f" ({diag} on the diagonal)" if diag else ""),
             file=source,
             column="minutes",
-            values=bad_min.select(pl.format("{}→{}={}", "origin", "destination", "minutes")).to_series().to_list(),
+            values=bad_min.select(_pair_value("minutes")).to_series().to_list(),
             hint="relative change needs positive times: build with --internal area for a non-zero "
             "within-municipality time, and make sure every pair is reachable",
         )
@@ -136,9 +157,14 @@ def validate_matrix(
             f"{bad_km.height} matrix cells have km that are missing, NaN, infinite or negative",
             file=source,
             column="km",
-            values=bad_km.select(pl.format("{}→{}={}", "origin", "destination", "km")).to_series().to_list(),
+            values=bad_km.select(_pair_value("km")).to_series().to_list(),
         )
     return out.sort("origin", "destination")
+
+
+def _pair_value(col: str) -> pl.Expr:
+    """'101→147=12.5' for error messages; a missing value reads 'missing' (pl.format would give null)."""
+    return pl.format("{}→{}={}", "origin", "destination", pl.col(col).cast(pl.String).fill_null("missing"))
 
 
 def _as_float(df: pl.DataFrame, col: str, source: str | Path | None) -> pl.Series:
@@ -151,7 +177,8 @@ def _as_float(df: pl.DataFrame, col: str, source: str | Path | None) -> pl.Serie
                 f"matrix column {col} holds values that are not numbers",
                 file=source,
                 column=col,
-                values=bad.unique().to_list(),
+                values=bad.unique().sort().to_list(),
+                hint="write numbers with a decimal point (12.5), not a decimal comma; empty means missing",
             )
         return conv.alias(col)
     if not (s.dtype.is_numeric() or s.dtype == pl.Null):

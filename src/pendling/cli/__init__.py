@@ -5,7 +5,11 @@ Each sub-command group lives in its own module and is registered here.
 
 from __future__ import annotations
 
-import typer
+from pendling.cli._threads import polars_threads_from_argv
+
+polars_threads_from_argv()  # must run before anything imports polars (--threads for Polars)
+
+import typer  # noqa: E402
 
 from pendling.cli import geo as _geo
 from pendling.cli import matrix as _matrix

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -38,7 +39,8 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PendlingError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # escape: messages quote user text such as '[columns]', which rich would take for markup
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 
 from pendling.cli._common import console, err_console, friendly_errors, print_frame, progress
 from pendling.errors import InputError
@@ -31,7 +32,7 @@ def _load_panel(source: Path | None, years: list[int] | None):
         from pendling.synth import demo_extract
 
         source = demo_extract()
-        console.print(f"No --panel given: using the built-in [bold]synthetic[/] demo extract in {source}")
+        console.print(f"No --panel given: using the built-in [bold]synthetic[/] demo extract in {escape(str(source))}")
     wanted = None if years is None else sorted({y for t in years for y in (t - 1, t)})
     return load_panel(source, years=wanted)
 
@@ -72,12 +73,27 @@ def compute(
     out: Annotated[Path | None, typer.Option(
         "--out", help="results .parquet, .csv or .xlsx. Default: ./pendling-results/results_<years>.parquet")] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows to print.")] = 60,
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", help="DuckDB memory limit, e.g. 2GB; beyond it DuckDB spills to disk. Reading the "
+                               "panel (Polars) needs ~0.2 KB per row on top. Default: DuckDB's (80% of RAM).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", min=1, help="Threads for DuckDB and Polars (Polars via POLARS_MAX_THREADS, set at "
+                                 "start-up). Default: all cores.")] = None,
+    spill_dir: Annotated[Path | None, typer.Option(
+        "--spill-dir", help="Folder for DuckDB spill files (a private sub-folder is made and removed). "
+                            "Default: the system temp folder (TMPDIR).")] = None,
 ) -> None:
     """Mean relative change in commute time of movers and job-changers by job group × region.
 
     Writes the results plus the attrition (how every person-year was classified) and method notes.
     """
     from pendling.mobility import export, parse_years, run, years_label
+    from pendling.mobility.limits import Limits
+
+    limits = Limits.checked(memory_limit, threads, spill_dir)  # fail on a bad value before any work
+    if threads is not None and pl.thread_pool_size() != threads:
+        err_console.print(f"[yellow]note:[/] Polars was started with {pl.thread_pool_size()} threads (set "
+                          f"POLARS_MAX_THREADS={threads} before starting Python); --threads limits DuckDB only")
 
     if year is not None and years is not None:
         raise InputError("give either --year or --years, not both", values=[year, years])
@@ -90,7 +106,9 @@ def compute(
         loaded = _load_panel(panel, wanted)
         bar.update(task, advance=1, description="classifying transitions and computing statistics")
         result = run(loaded, matrix, wanted, by=[b.value for b in by or []], min_n=min_n,
-                     disclosure=not no_disclosure, mover_definition=mover_definition.value)
+                     disclosure=not no_disclosure, mover_definition=mover_definition.value,
+                     memory_limit=limits.memory_limit, threads=limits.threads,
+                     temp_directory=limits.temp_directory)
         bar.update(task, advance=1, description="writing")
         yrs = sorted(result.results["year"].unique().to_list())
         target = out or Path("pendling-results") / f"results_{years_label(yrs)}.parquet"
@@ -108,4 +126,4 @@ def compute(
                       "(primary + complementary).")
     console.print("Wrote:")
     for p in written:
-        console.print(f"  {p.resolve()}")
+        console.print(f"  {escape(str(p.resolve()))}")

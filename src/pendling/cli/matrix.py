@@ -23,7 +23,15 @@ def build(
     osm: Annotated[Path | None, typer.Option(help="Build the graph from this OSM file first (not saved).")] = None,
     tiles: Annotated[Path | None, typer.Option(help="Build the graph from this vector-tile directory first.")] = None,
     points: Annotated[str, typer.Option(help="'inside', 'centroid' or a CSV/Parquet file with code, lon, lat[, area_km2].")] = "inside",
-    internal: Annotated[str, typer.Option(help="Diagonal: 'area' (from municipality area) or 'zero'.")] = "area",
+    internal: Annotated[
+        str, typer.Option(help="Diagonal: 'area' (from municipality area), 'network' (sampled trips on the road graph) or 'zero'.")
+    ] = "area",
+    areas: Annotated[
+        Path | None,
+        typer.Option(help="Polygons with a code column (GeoPackage/GeoJSON/GeoParquet) for --internal network; "
+                     "default: the 98 municipalities."),  # fmt: skip
+    ] = None,
+    internal_sources: Annotated[int, typer.Option(help="Sampled source nodes (K) per municipality for --internal network.", min=2)] = 32,
     backend: Annotated[str, typer.Option(help="'graph' (scipy Dijkstra) or 'osrm' (an OSRM table service).")] = "graph",
     osrm_url: Annotated[str | None, typer.Option(help="OSRM server URL for --backend osrm.")] = None,
     profile: Annotated[Path | None, typer.Option(help="Car profile TOML.")] = None,
@@ -31,8 +39,8 @@ def build(
     out: Annotated[Path | None, typer.Option(help="Output directory (default data/od_matrix).")] = None,
 ) -> None:
     """Compute the matrix and write od_matrix.parquet, od_matrix_wide.csv and provenance.json."""
-    if internal not in ("area", "zero"):
-        raise InputError("--internal must be 'area' or 'zero'", values=[internal])
+    if internal not in ("area", "network", "zero"):
+        raise InputError("--internal must be 'area', 'network' or 'zero'", values=[internal])
     g = None
     gdir = None
     with progress(transient=True) as bar:
@@ -48,9 +56,13 @@ def build(
             pts, label = points, f"municipalities:{points}"
         else:
             pts, label = routing.read_points(points), f"file:{points}"
+        polys = _read_areas(areas) if areas is not None else None
+        if internal == "network":
+            bar.update(task, description="routing (network internal time: about a minute for 98 municipalities)")
         matrix, prov = routing.build_matrix(
             g, points=pts, points_label=label, internal=internal, profile=profile,  # type: ignore[arg-type]
             backend=backend, osrm_url=osrm_url, out_dir=out, graph_dir=gdir,  # type: ignore[arg-type]
+            areas=polys, areas_label=f"file:{areas}" if areas is not None else None, internal_sources=internal_sources,
         )  # fmt: skip
     target = out or paths.od_matrix_dir()
     console.print(
@@ -59,6 +71,20 @@ def build(
     )
     if internal == "zero":
         console.print("[yellow]note:[/] --internal zero puts 0 minutes on the diagonal; load_matrix rejects it")
+
+
+def _read_areas(path: Path):
+    """Polygons for --internal network from a GeoPackage/GeoJSON/Shapefile or GeoParquet file."""
+    import geopandas as gpd
+
+    if not path.is_file():
+        raise InputError("area polygon file not found", file=path, hint="give a GeoPackage/GeoJSON/GeoParquet with a code column")
+    try:
+        return gpd.read_parquet(path) if path.suffix.lower() == ".parquet" else gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
+        raise InputError(
+            f"cannot read area polygons: {exc}", file=path, hint="a GeoPackage/GeoJSON/GeoParquet with a code column"
+        ) from None
 
 
 @app.command("show")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 
 from pendling.cli._common import console, friendly_errors, print_frame, progress
 from pendling.errors import InputError
@@ -89,7 +90,7 @@ def _report(panel: Panel) -> None:
         wide = flags.pivot(on="year", index="flag", values="n").fill_null(0)
         print_frame(wide, title="Notes on kept rows (overlapping counts)")
     for w in panel.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
 
 
 @app.command("check")

@@ -18,6 +18,7 @@ from pendling.errors import InputError
 from pendling.mobility import disclosure as _disc
 from pendling.mobility import flows as _flows
 from pendling.mobility import stats as _stats
+from pendling.mobility.limits import Limits
 
 ATTRITION_SCHEMA: dict[str, pl.DataType] = {
     "stage": pl.Utf8(),
@@ -134,14 +135,53 @@ def resolve_matrix(matrix: pl.DataFrame | str | Path | None) -> pl.DataFrame:
     if missing:
         raise InputError("the travel-time matrix lacks columns", column=", ".join(missing), values=matrix.columns,
                          hint="use pendling.load_matrix() or a long frame origin, destination, minutes")
-    m = matrix.select(
-        pl.col("origin").cast(pl.Int16), pl.col("destination").cast(pl.Int16), pl.col("minutes").cast(pl.Float64)
-    )
+    # A frame passed in is not checked for completeness or positive times (those pairs are counted in
+    # the flows' attrition), but its types are: a truncating cast would silently move people.
+    m = pl.DataFrame([_matrix_code(matrix, "origin"), _matrix_code(matrix, "destination"),
+                      _matrix_minutes(matrix)])
     dup = m.filter(pl.struct("origin", "destination").is_duplicated())
     if dup.height:
         raise InputError("the travel-time matrix has repeated origin-destination pairs", column="origin, destination",
                          values=dup.unique().rows()[:10], hint="keep one row per pair")
     return m
+
+
+def _matrix_code(matrix: pl.DataFrame, col: str) -> pl.Series:
+    """A matrix code column as Int16: integers, whole floats or digit text ('0101' → 101); else InputError."""
+    s = matrix[col]
+    if s.dtype == pl.String:
+        value = s.str.strip_chars().cast(pl.Int64, strict=False)
+    elif s.dtype.is_float():
+        value = pl.select(pl.when(s.is_finite() & (s == s.floor())).then(s).cast(pl.Int64)).to_series()
+    elif s.dtype.is_integer():
+        value = s.cast(pl.Int64, strict=False)
+    else:
+        raise InputError(f"matrix column {col} has type {s.dtype}; expected municipality codes", column=col,
+                         hint="use 3-digit municipality codes (101 København … 860 Hjørring) as numbers or text")
+    bad = s.filter(value.is_null() | ~value.is_between(0, 32767))
+    if len(bad):
+        raise InputError(
+            f"{len(bad):,} matrix {col} values are not municipality codes",
+            column=col,
+            values=sorted({str(v) for v in bad.to_list()}),
+            hint="use 3-digit municipality codes (101 København … 860 Hjørring); '0101' is read as 101",
+        )
+    return value.cast(pl.Int16).alias(col)
+
+
+def _matrix_minutes(matrix: pl.DataFrame) -> pl.Series:
+    """Minutes as Float64; text must parse as numbers (nulls stay null and are counted in the flows)."""
+    s = matrix["minutes"]
+    if s.dtype == pl.String:
+        value = s.str.strip_chars().cast(pl.Float64, strict=False)
+        bad = s.filter(value.is_null() & s.is_not_null())
+        if len(bad):
+            raise InputError("matrix minutes that are not numbers", column="minutes",
+                             values=sorted(set(bad.to_list())), hint="write minutes as numbers, e.g. 12.5")
+        return value.alias("minutes")
+    if not (s.dtype.is_numeric() or s.dtype == pl.Null):
+        raise InputError(f"matrix column minutes has type {s.dtype}; expected numbers (minutes)", column="minutes")
+    return s.cast(pl.Float64).alias("minutes")
 
 
 def resolve_municipalities(municipalities: pl.DataFrame | None) -> pl.DataFrame:
@@ -294,27 +334,37 @@ def run(
     municipalities: pl.DataFrame | None = None,
     job_group_mapping: Any = None,
     median_min_n: int = _disc.MEDIAN_MIN_N,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: str | Path | None = None,
 ) -> MobilityResult:
     """Results, attrition and method notes; see :func:`compute` for the parameters."""
     _check_definition(mover_definition)
     by_t = _stats.normalize_by(by)
     min_n = _disc.check_min_n(min_n)
+    limits = Limits.checked(memory_limit, threads, temp_directory)
     frame, panel_attrition, sources, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
     sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
-                                              _job_group_assigner(job_group_mapping))
+                                              _job_group_assigner(job_group_mapping), limits=limits)
     _check_flow_totals(frame, counts, yrs)
     cells = _stats.cells_from_sums(sums, _flows.R_SCALE, _flows.M_SCALE)
     results = _stats.full_grid(cells, yrs, by_t)
     attrition = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
     if disclosure:
         results = _disc.apply_disclosure(results, min_n, median_min_n=median_min_n)
-        # the flows' bucket counts equal the national cells: keep them hidden where the cell is
+        # the flows' bucket counts equal the national cells: keep them hidden where the cell is, and
+        # never let a published cell's count be the complement that hides another
         bucket_of = {"movers": "mover", "job_changers": "job_changer"}
-        hidden = results.filter(
-            pl.col("suppressed") & (pl.col("job_group") == _stats.ALL) & (pl.col("region") == _stats.ALL)
-        ).select("year", pl.col("flow").replace_strict(bucket_of).alias("bucket"))
-        force = pl.struct("year", "bucket").is_in(hidden.to_struct().implode()) & (pl.col("stage") == "flows")
-        attrition = _disc.apply_count_disclosure(attrition, min_n, force=force)
+        national = results.filter((pl.col("job_group") == _stats.ALL) & (pl.col("region") == _stats.ALL))
+
+        def flows_rows(cells: pl.DataFrame) -> pl.Expr:
+            keys = cells.select("year", pl.col("flow").cast(pl.Utf8).replace_strict(bucket_of).alias("bucket"))
+            return pl.struct("year", "bucket").is_in(keys.to_struct().implode()) & (pl.col("stage") == "flows")
+
+        attrition = _disc.apply_count_disclosure(
+            attrition, min_n, force=flows_rows(national.filter(pl.col("suppressed"))),
+            public=flows_rows(national.filter(~pl.col("suppressed"))),
+        )
     else:
         results = results.with_columns(pl.lit(None, dtype=pl.Utf8).alias("suppression"))
         attrition = attrition.with_columns(pl.lit(False).alias("suppressed"))
@@ -335,6 +385,9 @@ def compute(
     municipalities: pl.DataFrame | None = None,
     job_group_mapping: Any = None,
     median_min_n: int = _disc.MEDIAN_MIN_N,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: str | Path | None = None,
 ) -> pl.DataFrame:
     """Relative change in commute time of movers and job-changers, per year × flow × job group × region.
 
@@ -353,6 +406,12 @@ def compute(
     municipalities : code → region_code, kommunegruppe_code; None = ``pendling.geo.municipalities()``.
     job_group_mapping : passed to ``pendling.panel.jobgroups.assign_job_group`` (None = shipped mapping).
     median_min_n : smallest n with a published median (disclosure rule).
+    memory_limit : DuckDB memory limit such as '2GB' (None = DuckDB's default, 80 % of RAM); beyond
+        it DuckDB spills to disk, and if that is not enough an InputError says what to change.
+    threads : DuckDB threads (None = all cores). Polars' pool is fixed at import: set the environment
+        variable POLARS_MAX_THREADS before importing polars (the CLI does this for --threads).
+    temp_directory : folder for DuckDB's spill files (a private sub-folder is made and removed);
+        None = the system temp folder (TMPDIR). See :mod:`pendling.mobility.limits`.
 
     Returns
     -------
@@ -365,7 +424,8 @@ def compute(
     """
     return run(panel, matrix, years, by, min_n, disclosure, mover_definition=mover_definition,
                municipalities=municipalities, job_group_mapping=job_group_mapping,
-               median_min_n=median_min_n).results
+               median_min_n=median_min_n, memory_limit=memory_limit, threads=threads,
+               temp_directory=temp_directory).results
 
 
 def transitions(
@@ -376,6 +436,9 @@ def transitions(
     mover_definition: _flows.MoverDefinition = "address",
     municipalities: pl.DataFrame | None = None,
     job_group_mapping: Any = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: str | Path | None = None,
 ) -> pl.DataFrame:
     """Every person-year t of ``years`` with its bucket, t-1 and t values and commute minutes.
 
@@ -387,8 +450,9 @@ def transitions(
     own ``job_group`` at t-1 if it has one, else DISCO-08 at t-1 mapped with ``job_group_mapping``.
     """
     _check_definition(mover_definition)
+    limits = Limits.checked(memory_limit, threads, temp_directory)
     frame, _, _, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
-    out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition)
+    out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition, limits=limits)
     if "job_group" in frame.columns:
         return out
     from pendling.panel.jobgroups import assign_job_group
@@ -407,6 +471,9 @@ def attrition(
     municipalities: pl.DataFrame | None = None,
     min_n: int = _disc.DEFAULT_MIN_N,
     disclosure: bool = True,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: str | Path | None = None,
 ) -> pl.DataFrame:
     """Attrition of stages 'panel' (from the Panel, if given) and 'flows' (every person-year of ``years``).
 
@@ -414,8 +481,9 @@ def attrition(
     ``disclosure`` small counts are suppressed (:func:`pendling.mobility.disclosure.apply_count_disclosure`).
     """
     _check_definition(mover_definition)
+    limits = Limits.checked(memory_limit, threads, temp_directory)
     frame, panel_attrition, _, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
-    _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition)
+    _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, limits=limits)
     _check_flow_totals(frame, counts, yrs)
     out = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
     if disclosure:

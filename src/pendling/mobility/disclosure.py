@@ -264,25 +264,31 @@ def apply_disclosure(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *, median_min
 
 def apply_count_disclosure(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
                            group_by: Sequence[str] = ("stage", "year"), count: str = "n",
-                           force: pl.Expr | None = None) -> pl.DataFrame:
+                           force: pl.Expr | None = None, public: pl.Expr | None = None) -> pl.DataFrame:
     """Suppress small counts in a count table (e.g. attrition); each group is one relation with a known total.
 
     Counts with 0 < n < ``min_n`` (and rows where ``force`` is true) become null with ``suppressed`` =
     true. The counts of a group add up to a total known from elsewhere (e.g. the input rows), so where
-    a group holds exactly one suppressed count the smallest other positive count is suppressed too.
+    a group holds exactly one suppressed count the smallest other positive count (or, if there is
+    none, a zero) is suppressed too. Rows where ``public`` is true hold counts published elsewhere
+    (e.g. equal to a results cell): hiding them would hide nothing, so they are never the partner.
     """
     min_n = check_min_n(min_n)
     groups = [g for g in group_by if g in df.columns] or ["_g"]
     small = ((pl.col(count) > 0) & (pl.col(count) < min_n)).fill_null(False)
     if force is not None:
         small = small | force.fill_null(False)
+    is_public = public.fill_null(False) if public is not None else pl.lit(False)
     work = df.with_row_index("_row").with_columns(
-        small.alias("_supp"), pl.col(count).fill_null(0).alias("_n0"), pl.lit(0).alias("_g")
+        small.alias("_supp"), pl.col(count).fill_null(0).alias("_n0"), pl.lit(0).alias("_g"),
+        is_public.alias("_public"),
     )
     lone = pl.col("_supp").sum().over(groups) == 1
+    # The smallest positive count partners the lone one; if the rest are all zero, a zero does (the
+    # total is known, so total - zeros would give the hidden count away).
     partner = (
-        work.filter(lone & ~pl.col("_supp") & (pl.col("_n0") > 0))
-        .sort("_n0", "_row")
+        work.filter(lone & ~pl.col("_supp") & ~pl.col("_public"))
+        .sort(pl.col("_n0") == 0, "_n0", "_row")
         .group_by(groups, maintain_order=True)
         .agg(pl.col("_row").first())
     )["_row"]

@@ -39,6 +39,9 @@ from typing import Literal
 import duckdb
 import polars as pl
 
+from pendling.panel.columns import CANONICAL_SCHEMA
+
+from pendling.mobility.limits import Limits, connect
 from pendling.mobility.stats import KOMMUNEGRUPPE_NAMES, REGION_HOVEDSTADEN, REGION_NAMES
 
 MoverDefinition = Literal["address", "municipality"]
@@ -72,15 +75,7 @@ BUCKETS: dict[str, str] = {
 }
 """Every ``stage='flows'`` attrition bucket, in reporting order, with its description."""
 
-PANEL_COLUMNS: dict[str, pl.DataType] = {
-    "pnr": pl.Int64(),
-    "year": pl.Int16(),
-    "home_muni": pl.Int16(),
-    "home_addr": pl.Int64(),
-    "work_id": pl.Int64(),
-    "work_muni": pl.Int16(),
-    "disco": pl.Utf8(),
-}
+PANEL_COLUMNS = CANONICAL_SCHEMA  # the canonical person-year columns, defined once in pendling.panel
 
 _RESIDENCE_CHANGED = {
     "address": "(moved_municipality OR moved_address)",
@@ -278,9 +273,8 @@ def transitions_sql(mover_definition: MoverDefinition = "address", *, has_job_gr
     )
 
 
-def _connect(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame,
-             years: Sequence[int]) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def _register(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, matrix: pl.DataFrame,
+              municipalities: pl.DataFrame, years: Sequence[int]) -> None:
     # Insertion order is irrelevant to the aggregates and costs memory at national scale.
     con.execute("SET preserve_insertion_order = false")
     cols = [c for c in (*PANEL_COLUMNS, "job_group") if c in frame.columns]
@@ -288,22 +282,21 @@ def _connect(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities: pl.DataF
     con.register("matrix", matrix.select("origin", "destination", "minutes"))
     con.register("municipalities", municipalities.select("code", "region_code", "kommunegruppe_code"))
     con.register("requested_years", pl.DataFrame({"year": sorted(set(years))}, schema={"year": pl.Int16}))
-    return con
 
 
 def transitions_frame(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame,
-                      years: Sequence[int], mover_definition: MoverDefinition = "address") -> pl.DataFrame:
+                      years: Sequence[int], mover_definition: MoverDefinition = "address",
+                      limits: Limits | None = None) -> pl.DataFrame:
     """Every person-year of ``years`` with its bucket, both years' values and commute minutes.
 
     Inputs are already validated canonical frames (see :func:`pendling.mobility.api.validate_frame`).
     Sorted by (year, pnr). ``rel_change`` is T_t / T_{t-1} - 1 (a fraction) for movers and job-changers only.
+    ``limits``: DuckDB memory limit, threads and spill directory (:mod:`pendling.mobility.limits`).
     """
-    con = _connect(frame, matrix, municipalities, years)
-    try:
+    with connect(limits) as con:
+        _register(con, frame, matrix, municipalities, years)
         sql = transitions_sql(mover_definition, has_job_group="job_group" in frame.columns)
         return con.sql(f"SELECT * FROM ({sql}) ORDER BY year, pnr").pl()
-    finally:
-        con.close()
 
 
 def cells_and_attrition(
@@ -314,6 +307,7 @@ def cells_and_attrition(
     mover_definition: MoverDefinition = "address",
     by: Sequence[str] = (),
     assign_job_groups: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    limits: Limits | None = None,
 ) -> tuple[list[tuple], pl.DataFrame]:
     """Exact cell sums of the flows and the bucket counts per year.
 
@@ -322,9 +316,10 @@ def cells_and_attrition(
     ``assign_job_groups`` maps a frame of distinct t-1 DISCO codes (column ``disco``) to one with
     ``disco`` and ``job_group``; it is not called when the panel carries its own ``job_group``.
     The transitions are materialised once and read twice, so the self-join runs once.
+    ``limits``: DuckDB memory limit, threads and spill directory (:mod:`pendling.mobility.limits`).
     """
-    con = _connect(frame, matrix, municipalities, years)
-    try:
+    with connect(limits) as con:
+        _register(con, frame, matrix, municipalities, years)
         bucket_values = ", ".join(f"'{b}'" for b in BUCKETS)
         con.execute(f"CREATE TYPE bucket_t AS ENUM ({bucket_values})")
         sql = transitions_sql(mover_definition, has_job_group="job_group" in frame.columns,
@@ -350,6 +345,4 @@ def cells_and_attrition(
             {"kommunegruppe_code": list(KOMMUNEGRUPPE_NAMES), "kommunegruppe": list(KOMMUNEGRUPPE_NAMES.values())},
             schema={"kommunegruppe_code": pl.Int8, "kommunegruppe": pl.Utf8}))
         sums = con.execute(cells_sql(by)).fetchall()
-    finally:
-        con.close()
     return sums, counts

@@ -34,7 +34,9 @@ FLAGS_SCHEMA: dict[str, pl.DataType] = {
 
 # Precedence order: a row lands in the first bucket whose condition holds.
 PANEL_BUCKETS: dict[str, str] = {
-    "excluded_null_pnr": "PNR missing: the row cannot be linked to a person",
+    "excluded_null_pnr": (
+        "PNR missing (or, with strict=False, unreadable or negative): the row cannot be linked to a person"
+    ),
     "excluded_year_missing": "the year column is empty for this row",
     "excluded_year_out_of_range": "year outside the years asked for (years=...)",
     "excluded_duplicate": (
@@ -73,7 +75,10 @@ PANEL_FLAGS: dict[str, str] = {
     "disco_unclassified": "kept rows whose DISCO maps to no job group",
     "disco_numeric": "kept rows whose DISCO was stored as a number (3/5 digits zero-padded to 4/6)",
     "home_addr_missing": "kept rows without ADRESSE_ID (always all rows when the column is absent)",
-    "unparseable_values": "rows with a value that is not a whole number in a number column (strict=False)",
+    "unparseable_values": (
+        "rows with a value that is not a whole number in a number column, or a negative PNR, ADRESSE_ID "
+        "or LBNR, read as missing (strict=False)"
+    ),
 }
 
 
@@ -81,15 +86,23 @@ def panel_attrition(buckets: pl.DataFrame) -> pl.DataFrame:
     """Attrition table from a frame with one row per input row and columns ``year``, ``bucket``.
 
     Every bucket appears for every year (zeros included) so tables from different runs line up.
-    Rows without a year (``excluded_year_missing``) are reported with a null year.
+    Rows without a year (``excluded_year_missing``, or ``excluded_null_pnr`` when the PNR is missing
+    as well) are reported with a null year.
     """
     counts = buckets.group_by("year", "bucket").agg(pl.len().cast(pl.Int64).alias("n"))
     years = counts.select(pl.col("year").cast(pl.Int16)).unique()
     grid = years.join(
         pl.DataFrame({"bucket": list(PANEL_BUCKETS)}, schema={"bucket": pl.String}), how="cross"
     )
-    # a null-year row can only be 'excluded_year_missing'; keep the null year only for that bucket
-    grid = grid.filter(pl.col("year").is_not_null() | (pl.col("bucket") == "excluded_year_missing"))
+    # Without a year a row is 'excluded_year_missing', or 'excluded_null_pnr' when the PNR is missing
+    # too (that bucket comes first): keep the null year for the first always, for any other only if
+    # it occurs, so no row is lost from the table.
+    occurring = counts.filter(pl.col("year").is_null()).select(pl.col("bucket").cast(pl.String))["bucket"]
+    grid = grid.filter(
+        pl.col("year").is_not_null()
+        | (pl.col("bucket") == "excluded_year_missing")
+        | pl.col("bucket").is_in(occurring.implode())
+    )
     order = {b: i for i, b in enumerate(PANEL_BUCKETS)}
     return (
         grid.join(

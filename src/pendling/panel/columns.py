@@ -53,7 +53,8 @@ class ColumnMap:
 
     ``candidates[field]`` is an ordered tuple of names; matching ignores case. The canonical name itself
     is always tried last, so a table written by ``pendling panel export`` reads back unchanged.
-    ``encoding`` overrides the text encoding of SAS/Stata/XPT files ('' = as declared in the file);
+    ``encoding`` overrides the text encoding of SAS/Stata/XPT files ('' = as declared in the file) and
+    decodes a CSV header that is not UTF-8 ('' = cp1252 there);
     ``csv_separator`` '' means detect from the header line.
     """
 

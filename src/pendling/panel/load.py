@@ -98,8 +98,9 @@ def load_panel(
     ``column_map``: TOML path or dict overriding the DST default column names field by field.
     ``years``: keep only these November reference years; per-year files of other years (by file
     name) are not opened, other rows are counted as ``excluded_year_out_of_range``.
-    ``strict``: True raises InputError for values that are not whole numbers in number columns;
-    False treats them as missing and counts them (flag ``unparseable_values``).
+    ``strict``: True raises InputError for values that are not whole numbers in number columns (or
+    negative in PNR, ADRESSE_ID, LBNR); False treats them as missing and counts them (flag
+    ``unparseable_values``).
     ``on_duplicate``: what to do with repeated (PNR, year): 'error' (default when strict), 'drop'
     every row of that person-year (default when not strict), or 'first' row in file order; dropped
     rows are counted as ``excluded_duplicate``.

@@ -11,6 +11,7 @@ objects per value), again only the mapped columns.
 
 from __future__ import annotations
 
+import csv as _csv
 import glob as _glob
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -96,13 +97,19 @@ def discover(source: str | Path | Sequence[str | Path]) -> tuple[list[Path], lis
 
 def _discover_dir(path: Path) -> tuple[list[Path], list[str]]:
     supported = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+    warnings: list[str] = []
+    # '.ras2015.parquet.<host>-<pid>.<random>.parquet' is an unfinished atomic write (pendling.io),
+    # never an extract; other hidden files are not meant to be read either
+    hidden = [p.name for p in supported if p.name.startswith(".")]
+    if hidden:
+        warnings.append(f"ignored in {path} (hidden files, e.g. unfinished writes): {', '.join(hidden)}")
+        supported = [p for p in supported if not p.name.startswith(".")]
     if not supported:
         raise InputError(
             "the directory holds no readable extract",
             file=path,
             hint=f"expected files like ras2015.parquet; supported suffixes: {', '.join(sorted(FORMATS))}",
         )
-    warnings: list[str] = []
     with_year = [p for p in supported if year_from_name(p) is not None]
     if with_year:
         skipped = [p.name for p in supported if p not in with_year]
@@ -213,11 +220,19 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
     """Scan a CSV lazily. Fast path: number fields parsed as Int64 by the CSV reader itself and
     DISCO as text. If any value does not parse (' 101 ', '101.0', 'KBH'), :attr:`RawInput.fallback`
     re-reads every mapped column as text so the shared conversion can clean it or report it."""
-    with open(path, "rb") as fh:
-        header = fh.readline().decode("utf-8", errors="replace")
+    header, header_encoding = _read_header(path, column_map.encoding)
     sep = column_map.csv_separator or sniff_separator(header)
     actual = list(pl.scan_csv(path, separator=sep, infer_schema=False, encoding="utf8-lossy").collect_schema())
     names = [a.lstrip("\ufeff").strip() for a in actual]
+    notes: list[str] = []
+    if header_encoding is not None:
+        # Polars reads CSV as UTF-8 only; a latin-1 header ('BOPÆL_KOM') would turn into 'BOP\ufffdL_KOM'
+        # and match no column map. The mapped values are numbers and DISCO codes (ASCII), so decoding
+        # the names is enough; other text columns are not read.
+        decoded = next(_csv.reader([header.rstrip("\r\n")], delimiter=sep), [])
+        if len(decoded) == len(actual):
+            names = [n.lstrip("\ufeff").strip() for n in decoded]
+            notes.append(f"{path.name}: the header is not UTF-8; column names read as {header_encoding}")
     found, _ = column_map.resolve(names, file=path)
     to_actual = dict(zip(names, actual, strict=True))
     overrides: dict[str, pl.DataType] = {}
@@ -229,9 +244,31 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
     )
     lazy = lazy.rename({a: n for a, n in zip(actual, names, strict=True) if a != n})
     raw = _finish(path, "csv", lazy, names, column_map)
+    raw.warnings.extend(notes)
     if not as_text:
         raw.fallback = lambda: _open_csv(path, column_map, as_text=True)
     return raw
+
+
+def _read_header(path: Path, encoding: str) -> tuple[str, str | None]:
+    """The first line of a CSV file and, if it is not UTF-8, the encoding used to decode it instead
+    (the column map's ``[read] encoding``, else cp1252, the Windows superset of latin-1)."""
+    with open(path, "rb") as fh:
+        raw = fh.readline()
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        fallback = encoding or "cp1252"
+        try:
+            return raw.decode(fallback, errors="replace"), fallback
+        except LookupError:
+            raise InputError(
+                f"unknown text encoding {fallback!r}",
+                file=path,
+                column="[read] encoding",
+                values=[fallback],
+                hint="use a Python codec name such as latin1, cp1252 or utf-8",
+            ) from None
 
 
 def _open_readstat(path: Path, fmt: str, column_map: ColumnMap) -> RawInput:

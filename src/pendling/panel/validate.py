@@ -5,8 +5,9 @@ Two steps, both vectorised Polars expressions:
 1. :func:`parse_input` converts source types to canonical ones, the same way for every format:
    whole numbers may arrive as integers, floats (SAS, Stata) or text ('0101', '101.0'); DISCO
    arrives as text or, when a delivery stored it as a number, is turned back into text with the lost
-   leading zero restored (3 → 4 and 5 → 6 digits). Values that are not whole numbers are a hard
-   error naming file, column and values (``strict=True``) or become missing and are counted.
+   leading zero restored (3 → 4 and 5 → 6 digits). Values that are not whole numbers (or are negative
+   ids: PNR, ADRESSE_ID, LBNR) are a hard error naming file, column and values (``strict=True``) or
+   become missing and are counted.
 2. :func:`assign_buckets` gives each row its attrition bucket (see :mod:`pendling.panel.buckets` for
    the order) using the 98 municipality codes and aliases from :mod:`pendling.geo`.
 """
@@ -29,6 +30,7 @@ OnDuplicate = Literal["error", "drop", "first"]
 YEAR_MIN, YEAR_MAX = 1900, 2100
 _MAX_EXACT_FLOAT = 2**53  # larger floats cannot hold every whole number exactly
 _INT_FIELDS = ("pnr", "year", "home_muni", "home_addr", "work_id", "work_muni")
+_ID_FIELDS = ("pnr", "home_addr", "work_id")  # PNR, ADRESSE_ID, LBNR: whole numbers >= 0
 _BITS = {name: 1 << i for i, name in enumerate((*_INT_FIELDS, "disco"))}
 
 
@@ -140,6 +142,8 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
             value = pl.lit(None, pl.Int64)
         if name == "year":  # an implausible year is a bad value, like text in a number column
             value = pl.when(value.is_between(YEAR_MIN, YEAR_MAX)).then(value)
+        elif name in _ID_FIELDS:  # ids are never negative; a negative one is a missing-value code or junk
+            value = pl.when(value >= 0).then(value)
         values.append(value.alias(name))
     disco, disco_bad, disco_numeric = _parse_disco(schema["disco"], raw)
     values += [
@@ -180,7 +184,11 @@ def raise_bad_values(parsed: list[ParsedInput], frame: pl.DataFrame) -> None:
         .head(10)
         .collect()
     )[shown].sort().to_list()
-    what = f"years between {YEAR_MIN} and {YEAR_MAX}" if name == "year" else "whole numbers"
+    what = (
+        f"years between {YEAR_MIN} and {YEAR_MAX}"
+        if name == "year"
+        else "whole numbers of at least 0" if name in _ID_FIELDS else "whole numbers"
+    )
     raise InputError(
         f"{n:,} value(s) in the {name} column are not {what}",
         file=p.raw.label,

@@ -11,13 +11,15 @@ Small typed surface, heavy work hidden (r5py style)::
 Units: minutes (travel time), km (road distance of the fastest route), metres in the graph.
 Modules: ``profile`` (Danish car speeds), ``osm`` / ``tiles`` (readers), ``graph`` (assembly,
 components, contraction, storage), ``ferries`` (ferry table → edges), ``matrix`` (snapping,
-Dijkstra, within-municipality time), ``build`` (files + provenance, sanity check), ``osrm``
+Dijkstra, area-based within-municipality time), ``internal`` (within-municipality time measured on
+the road network, ``internal='network'``), ``build`` (files + provenance, sanity check), ``osrm``
 (OSRM backend and local server).
 """
 
 from pendling.routing.build import build_graph, build_matrix, check_matrix
 from pendling.routing.ferries import add_ferries, load_ferries
 from pendling.routing.graph import RoadGraph, contract, keep_largest_component, load_graph, save_graph
+from pendling.routing.internal import network_internal_time
 from pendling.routing.matrix import (
     internal_time,
     municipality_points,
@@ -42,6 +44,7 @@ __all__ = [
     "load_graph",
     "load_profile",
     "municipality_points",
+    "network_internal_time",
     "read_points",
     "route_nodes",
     "save_graph",

@@ -11,18 +11,22 @@ import platform
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 
 from pendling import io, paths
 from pendling.errors import InputError
+from pendling.routing import internal as internal_mod
 from pendling.routing.ferries import add_ferries, default_ferries_path, load_ferries
 from pendling.routing.graph import RoadGraph, assemble, keep_largest_component
 from pendling.routing.graph import simplify as simplify_graph
 from pendling.routing.matrix import Internal, municipality_points, travel_time_matrix
 from pendling.routing.profile import CarProfile, load_profile
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 Progress = Callable[[int, int], None]
 
@@ -139,13 +143,18 @@ def build_matrix(
     osrm_url: str | None = None,
     out_dir: str | Path | None = None,
     graph_dir: str | Path | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    areas_label: str | None = None,
+    internal_sources: int = internal_mod.DEFAULT_SOURCES,
 ) -> tuple[pl.DataFrame, dict]:
     """Compute the matrix and write ``od_matrix.parquet``, ``od_matrix_wide.csv`` and
     ``provenance.json`` into ``out_dir`` (default: the shipped ``data/od_matrix``).
 
     Municipality point sets give Int16 codes and must cover the 98 municipalities; the output is
     validated with :func:`pendling.odmatrix.validate_matrix` unless ``internal='zero'``. Any
-    unreachable pair raises InputError naming the pairs.
+    unreachable pair raises InputError naming the pairs. ``internal='network'`` uses ``areas``
+    (default: the 98 municipality polygons) and ``internal_sources`` (K); its method, K, M, weights
+    and seed go into provenance ``internal``.
     """
     from pendling import odmatrix
 
@@ -156,7 +165,8 @@ def build_matrix(
     else:
         label = points_label or "custom points"
         pts = points
-    df = travel_time_matrix(graph, pts, internal=internal, profile=prof, backend=backend, osrm_url=osrm_url)
+    df = travel_time_matrix(graph, pts, internal=internal, profile=prof, backend=backend, osrm_url=osrm_url,
+                            areas=areas, internal_sources=internal_sources)  # fmt: skip
     unreachable = df.filter(pl.col("minutes").is_null())
     if unreachable.height:
         raise InputError(
@@ -173,7 +183,7 @@ def build_matrix(
         "km",
         "ferry_minutes",
     ).sort("origin", "destination")
-    if isinstance(points, str) and internal == "area":
+    if isinstance(points, str) and internal in ("area", "network"):
         matrix = odmatrix.validate_matrix(matrix)
     out = Path(out_dir) if out_dir is not None else paths.od_matrix_dir()
     snaps = df.filter(pl.col("origin") == pl.col("destination")).select(pl.col("origin").alias("code"), pl.col("snap_m_origin").alias("snap_m"))
@@ -200,13 +210,17 @@ def build_matrix(
             "snap_m_max": round(float(snaps["snap_m"].max()), 1),
             "snap_m_by_code": {str(c): round(float(m), 1) for c, m in snaps.iter_rows()},
         },
-        "internal": {
-            "mode": internal,
-            "formula": "km = 128/(45*pi) * sqrt(area_km2/pi) * detour; minutes = km / speed_kmh * 60 + terminal_minutes",
-            "detour": prof.internal_detour,
-            "speed_kmh": prof.internal_speed_kmh,
-            "terminal_minutes": prof.internal_terminal_minutes,
-        },
+        "internal": (
+            _network_provenance(df, internal_sources, areas_label or ("municipalities" if areas is None else "custom areas"))
+            if internal == "network"
+            else {
+                "mode": internal,
+                "formula": "km = 128/(45*pi) * sqrt(area_km2/pi) * detour; minutes = km / speed_kmh * 60 + terminal_minutes",
+                "detour": prof.internal_detour,
+                "speed_kmh": prof.internal_speed_kmh,
+                "terminal_minutes": prof.internal_terminal_minutes,
+            }
+        ),
         "units": {"minutes": "minutes", "km": "road km of the fastest route", "ferry_minutes": "minutes on ferries (crossing + wait + extra)"},
         "software": _versions(),
         "build_date": _build_date(),
@@ -220,6 +234,16 @@ def build_matrix(
     io.write_csv(wide, out / "od_matrix_wide.csv")
     io.write_json(prov, out / "provenance.json")
     return matrix, prov
+
+
+def _network_provenance(df: pl.DataFrame, sources: int, areas_label: str) -> dict:
+    """Provenance of ``internal='network'``: the method and parameters, and the diagonal per code."""
+    diag = df.filter(pl.col("origin") == pl.col("destination")).sort("origin")
+    return internal_mod.settings(sources=sources) | {
+        "areas": areas_label,
+        "minutes_by_code": {str(c): round(float(m), 3) for c, m in diag.select("origin", "minutes").iter_rows()},
+        "km_by_code": {str(c): round(float(k), 3) for c, k in diag.select("origin", "km").iter_rows()},
+    }
 
 
 def check_matrix(df: pl.DataFrame, *, tolerance_min: float = 0.5, top: int = 10) -> dict:

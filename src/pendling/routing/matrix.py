@@ -21,7 +21,13 @@ between two independent uniform points in a disc is 128 R / (45 π) ≈ 0.9054 R
     km      = 0.9054 · R · detour                       (detour 1.3)
     minutes = km / speed_kmh · 60 + terminal_minutes    (speed 40 km/h, terminal 0 min)
 
-with the parameters from the profile's ``[internal]`` table. ``internal='zero'`` puts 0 minutes and
+with the parameters from the profile's ``[internal]`` table.
+
+``internal='network'`` instead measures the internal trip on the road graph: the mean car time
+(and road km of those fastest routes) between random pairs of road nodes inside the municipality
+polygon, weighted by local-street length (:mod:`pendling.routing.internal`), plus the access legs
+of the municipality's point at both ends, as for every off-diagonal cell. Its mean ferry minutes
+go to ``ferry_minutes`` (0 for the other modes). ``internal='zero'`` puts 0 minutes and
 0 km on the diagonal (note that :func:`pendling.odmatrix.validate_matrix` rejects zero minutes,
 because relative change needs positive times).
 """
@@ -29,7 +35,7 @@ because relative change needs positive times).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
@@ -38,10 +44,15 @@ from scipy.sparse.csgraph import dijkstra
 from pendling.errors import InputError
 from pendling.routing.ferries import _project
 from pendling.routing.graph import RoadGraph, contract
+from pendling.routing.internal import DEFAULT_SOURCES, network_internal_time
 from pendling.routing.profile import CarProfile, load_profile
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 MEAN_DISC_DISTANCE = 128.0 / (45.0 * math.pi)  # × R: mean distance between two random points in a disc
-Internal = Literal["area", "zero"]
+Internal = Literal["area", "network", "zero"]
+INTERNAL_MODES = ("area", "network", "zero")
 
 
 def internal_time(area_km2: pl.Series | np.ndarray, profile: CarProfile) -> tuple[np.ndarray, np.ndarray]:
@@ -131,6 +142,8 @@ def travel_time_matrix(
     profile: CarProfile | None = None,
     backend: Literal["graph", "osrm"] = "graph",
     osrm_url: str | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    internal_sources: int = DEFAULT_SOURCES,
 ) -> pl.DataFrame:
     """Car travel times between all points: long frame ``origin``, ``destination`` (the points'
     ``code``), ``minutes``, ``km``, ``ferry_minutes``, ``snap_m_origin``, ``snap_m_destination``.
@@ -138,11 +151,15 @@ def travel_time_matrix(
     ``points`` needs ``code``, ``lon``, ``lat`` and, for ``internal='area'``, ``area_km2`` (km²).
     Minutes include the access legs at both ends; unreachable pairs hold null minutes/km.
     ``backend='osrm'`` queries an OSRM server's table service at ``osrm_url`` (graph unused).
+    ``internal='network'`` needs the graph and polygons whose ``code`` matches the points'
+    (``areas``; default: the 98 municipalities), with ``internal_sources`` sources (K) each.
     """
     profile = profile or load_profile()
     check_points(points)
-    if internal not in ("area", "zero"):
-        raise InputError("internal must be 'area' or 'zero'", values=[internal])
+    if internal not in INTERNAL_MODES:
+        raise InputError(f"internal must be one of {', '.join(INTERNAL_MODES)}", values=[internal])
+    if internal == "network" and (graph is None or backend != "graph"):
+        raise InputError("--internal network routes on the road graph", hint="use --backend graph with a graph, or --internal area")
     if internal == "area" and "area_km2" not in points.columns:
         raise InputError(
             "the point set has no area_km2 column, needed for the within-municipality time",
@@ -172,13 +189,19 @@ def travel_time_matrix(
     ferry = res["ferry_minutes"]
     n = pts.height
     diag = np.arange(n)
+    ferry[diag, diag] = 0.0
     if internal == "area":
         im, ik = internal_time(pts["area_km2"], profile)
+    elif internal == "network":
+        net = _network_diagonal(graph, pts, areas, internal_sources)
+        # Same access legs as an off-diagonal cell from/to this municipality's point, both ends.
+        im = net["minutes"].to_numpy() + 2.0 * snap / 1000.0 / profile.access_speed_kmh * 60.0
+        ik = net["km"].to_numpy() + 2.0 * snap / 1000.0
+        ferry[diag, diag] = net["ferry_minutes"].to_numpy()
     else:
         im, ik = np.zeros(n), np.zeros(n)
     minutes[diag, diag] = im
     km[diag, diag] = ik
-    ferry[diag, diag] = 0.0
     codes = pts["code"]
     return pl.DataFrame(
         {
@@ -191,6 +214,27 @@ def travel_time_matrix(
             "snap_m_destination": np.tile(snap, n),
         }
     ).with_columns(pl.col("minutes", "km", "ferry_minutes").fill_nan(None))
+
+
+def _network_diagonal(graph: RoadGraph, pts: pl.DataFrame, areas, sources: int) -> pl.DataFrame:
+    """Node-to-node network internal time for the point codes, in the points' (sorted) order."""
+    if areas is None:
+        from pendling import geo
+
+        areas = geo.boundaries()
+    if "code" not in areas.columns:
+        raise InputError("area polygons lack a code column", column="code", values=list(areas.columns))
+    missing = sorted(set(pts["code"].to_list()) - set(areas["code"].tolist()))
+    if missing:
+        raise InputError(
+            "points without an area polygon for --internal network",
+            column="code",
+            values=missing,
+            hint="give polygons with the same codes (--areas FILE), or use --internal area",
+        )
+    wanted = areas[areas["code"].isin(pts["code"].to_list())]
+    net = network_internal_time(graph, wanted, sources=sources)
+    return pts.select(pl.col("code").cast(pl.Int16)).join(net, on="code", how="left", maintain_order="left")
 
 
 def municipality_points(kind: Literal["centroid", "inside"] = "inside") -> pl.DataFrame:
