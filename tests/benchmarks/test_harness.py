@@ -105,7 +105,7 @@ def test_a_baseline_that_differs_fails_the_check_and_withholds_every_time(tmp_pa
     import polars as pl
 
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # report.py and baselines.py live there
-    import report
+    import bench_report as report
 
     cells = pl.DataFrame({
         "year": [2021, 2021, 2021], "flow": ["movers"] * 3, "job_group": ["digital"] * 3,
