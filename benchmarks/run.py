@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     doc["loadavg_end"] = list(os.getloadavg())
     doc["finished_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    import report  # polars and pendling are imported only now, after every child has run
+    import bench_report as report  # polars and pendling are imported only now, after every child has run
 
     doc["checks"] = report.checks(results, run_dir)
     doc["checks_passed"] = all(c["passed"] for c in doc["checks"].values() if c.get("passed") is not None)
