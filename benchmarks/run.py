@@ -13,8 +13,14 @@ Scales:
 
 Stages (each in its own child process; peak RSS via ``getrusage`` in the child after resetting the
 high-water mark, and ``os.wait4``'s ``ru_maxrss`` for the whole child as a cross-check):
-synth, panel_load, mobility, duckdb_bare, pandas_idiomatic, mobility_breakdowns,
-routing_graph_build, routing_matrix, routing_networkx, routing_osrm.
+synth, panel_load, mobility, duckdb_bare, pandas_idiomatic, pandas_groupby_shift, pandas_per_person,
+mobility_breakdowns, routing_graph_build, routing_matrix, routing_networkx, routing_osrm.
+
+The three pandas baselines are (b1) ``pandas_idiomatic``, vectorised (self-merge + masks + group-by);
+(b2) ``pandas_groupby_shift``, the panel idiom (``groupby('pnr').shift(1)``); (b3) ``pandas_per_person``,
+a Python function per person. (b3) runs on every k-th PNR (k chosen so that about
+``--per-person-persons`` persons are in it: 30,000 national, 2,000 small); its time is extrapolated
+linearly in persons and labelled "extrapolated", and it is checked against pendling on the same persons.
 
 The synthetic extract is cached under ``--cache`` (default ``benchmarks/cache/``, gitignored), keyed
 by generator version + seed + matrix hash + size; a cached extract reports the timing recorded when
@@ -45,6 +51,8 @@ ORDER = [
     "mobility",
     "duckdb_bare",
     "pandas_idiomatic",
+    "pandas_groupby_shift",
+    "pandas_per_person",
     "mobility_breakdowns",
     "routing_graph_build",
     "routing_matrix",
@@ -56,6 +64,8 @@ NEEDS = {
     "mobility": "panel_load",
     "duckdb_bare": "panel_load",
     "pandas_idiomatic": "panel_load",
+    "pandas_groupby_shift": "panel_load",
+    "pandas_per_person": "panel_load",
     "mobility_breakdowns": "panel_load",
     "routing_networkx": "routing_matrix",
     "routing_osrm": "routing_matrix",
@@ -71,6 +81,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "graph_dir": str(REPO / "data" / "roads"),
         "nx_sources": 4,
         "pandas_fraction": 1.0,
+        "per_person_persons": 30_000,
         "repeat": 3,
     },
     "small": {
@@ -84,6 +95,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "bbox": [12.30, 55.55, 12.70, 55.82],
         "nx_sources": 17,
         "pandas_fraction": 1.0,
+        "per_person_persons": 2_000,
         "repeat": 1,
     },
 }
@@ -197,7 +209,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--stages", default=None, help="comma-separated subset of stages (their inputs must be cached)")
     ap.add_argument("--regenerate", action="store_true", help="generate the synthetic extract even if cached")
     ap.add_argument("--pandas-fraction", type=float, default=None,
-                    help="run pandas on every (1/f)-th person and extrapolate (default: all persons)")
+                    help="run the vectorised pandas baselines (b1, b2) on every (1/f)-th person and "
+                         "extrapolate (default: all persons)")
+    ap.add_argument("--per-person-persons", type=int, default=None,
+                    help="about how many persons the per-person pandas baseline (b3) runs on before its time "
+                         "is extrapolated (default 30,000 national, 2,000 small)")
     ap.add_argument("--nx-sources", type=int, default=None, help="networkx sources to measure")
     ap.add_argument("--repeat", type=int, default=None,
                     help="timed runs of the compute/baseline/matrix stages; the median is reported "
@@ -229,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.pandas_fraction is not None:
         ctx["pandas_fraction"] = args.pandas_fraction
+    if args.per_person_persons is not None:
+        ctx["per_person_persons"] = args.per_person_persons
     if args.nx_sources is not None:
         ctx["nx_sources"] = args.nx_sources
     if args.repeat is not None:
@@ -239,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": args.scale,
         "started_utc": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "parameters": {k: ctx[k] for k in ("persons", "years", "seed", "scenario", "nx_sources", "pandas_fraction",
-                                           "repeat", "tiles_dir", "graph_dir") if k in ctx},
+                                           "per_person_persons", "repeat", "tiles_dir", "graph_dir") if k in ctx},
         "machine": machine_info(),
         "versions": versions(),
         "loadavg_start": list(os.getloadavg()),

@@ -13,9 +13,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 RUN = REPO / "benchmarks" / "run.py"
 STAGES = {
-    "synth", "panel_load", "mobility", "duckdb_bare", "pandas_idiomatic", "mobility_breakdowns",
-    "routing_graph_build", "routing_matrix", "routing_networkx", "routing_osrm",
+    "synth", "panel_load", "mobility", "duckdb_bare", "pandas_idiomatic", "pandas_groupby_shift",
+    "pandas_per_person", "mobility_breakdowns", "routing_graph_build", "routing_matrix", "routing_networkx",
+    "routing_osrm",
 }  # fmt: skip
+CELL_BASELINES = ("duckdb_bare", "pandas_idiomatic", "pandas_groupby_shift", "pandas_per_person")
 
 
 def _osrm_runs() -> bool:
@@ -43,8 +45,10 @@ def test_every_stage_ran_and_the_run_succeeded(small_run):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert set(doc["stages"]) == STAGES
     must_run = STAGES - ({"routing_osrm"} if not _osrm_runs() else set())
-    for name in must_run:
+    for name in must_run - {"pandas_per_person"}:
         assert doc["stages"][name]["status"] in ("ok", "cached"), (name, doc["stages"][name])
+    # 20,000 persons are more than the per-person loop's 2,000: it runs on a subset, extrapolated
+    assert doc["stages"]["pandas_per_person"]["status"] == "extrapolated", doc["stages"]["pandas_per_person"]
 
 
 def test_numbers_are_positive_and_memory_is_per_process(small_run):
@@ -65,7 +69,7 @@ def test_numbers_are_positive_and_memory_is_per_process(small_run):
 def test_baselines_equal_pendling(small_run):
     doc, _, _ = small_run
     assert doc["checks_passed"] is True
-    for name in ("duckdb_bare", "pandas_idiomatic"):
+    for name in CELL_BASELINES:
         c = doc["checks"][name]
         assert c["passed"] is True, c
         assert c["cells"] >= 2 * 8 * 3 * 3  # 2 flows × 8 years × 3 job groups × 3 regions at least
@@ -134,3 +138,38 @@ def test_a_baseline_that_differs_fails_the_check_and_withholds_every_time(tmp_pa
     assert "seconds" not in json.dumps(doc["stages"]) and doc["targets"] == []
     md = report.markdown(doc)
     assert "**FAILED**" in md and "withheld" in md and "| stage |" not in md
+
+
+def test_the_per_person_baseline_is_measured_on_a_subset_and_extrapolated_in_persons(small_run):
+    doc, md, _ = small_run
+    r = doc["stages"]["pandas_per_person"]
+    d = r["details"]
+    k = d["every_kth_pnr"]
+    assert k > 1 and 1_000 < d["persons"] < 3_000 < d["total_persons"]  # about 2,000 of all persons
+    assert d["extrapolated_by"] == "persons"
+    assert d["extrapolation_factor"] == pytest.approx(d["total_persons"] / d["persons"])
+    assert r["seconds"] == pytest.approx(d["measured_seconds"] * d["extrapolation_factor"])
+    assert d["measured_seconds_per_1000_persons"] == pytest.approx(d["measured_seconds"] / d["persons"] * 1000)
+    # checked against pendling on exactly these persons, not on all of them
+    assert d["reference"] == f"mobility_open_every{k}.parquet"
+    assert f"every-{k}th-PNR subset" in doc["checks"]["pandas_per_person"]["against"]
+    assert doc["checks"]["pandas_per_person"]["passed"] is True
+    # labelled everywhere: the stage row, its note and the target row
+    row = next(ln for ln in md.splitlines() if ln.startswith("| ↳ baseline (b3)"))
+    assert "*(extrapolated)*" in row and "extrapolated linearly in persons" in row
+    target = next(t for t in doc["targets"] if t["target"].endswith("(b3) a function per person"))
+    assert "extrapolated" in target["note"]
+    assert target["value"] == pytest.approx(r["seconds"] / doc["stages"]["mobility"]["seconds"])
+
+
+def test_the_pandas_target_is_reported_against_each_pandas_baseline(small_run):
+    doc, md, _ = small_run
+    rows = [t for t in doc["targets"] if t["target"].startswith("mobility compute ≥ 30 × faster than pandas")]
+    assert [t["target"].rsplit("pandas ", 1)[1] for t in rows] == [
+        "(b1) vectorised self-merge", "(b2) groupby().shift()", "(b3) a function per person"]
+    mob = doc["stages"]["mobility"]["seconds"]
+    for t, stage in zip(rows, ("pandas_idiomatic", "pandas_groupby_shift", "pandas_per_person"), strict=True):
+        assert t["value"] == pytest.approx(doc["stages"][stage]["seconds"] / mob)
+        assert t["met"] == (t["value"] >= 30)
+        assert t["target"] in md
+    assert "Which pandas is which: (b1) `pandas_idiomatic`" in md

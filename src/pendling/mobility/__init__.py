@@ -3,7 +3,7 @@
     >>> import pendling.mobility as mob
     >>> results = mob.compute(panel, years="2015-2022", by="region")      # doctest: +SKIP
 
-Modules: :mod:`~pendling.mobility.flows` (the DuckDB SQL that classifies every person-year),
+Modules: :mod:`~pendling.mobility.flows` (classifies every person-year in Polars, sums cells in DuckDB),
 :mod:`~pendling.mobility.stats` (estimators per cell), :mod:`~pendling.mobility.disclosure`
 (DST disclosure control as pure functions on result tables), :mod:`~pendling.mobility.api`.
 """

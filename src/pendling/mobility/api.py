@@ -69,7 +69,8 @@ def validate_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
     ``home_addr`` may be absent (moves are then detected by municipality only); ``disco`` may be
     absent when a ``job_group`` column is given. Nulls in the key columns and duplicate (pnr, year)
-    rows raise InputError: a flow cannot be defined for them.
+    rows raise InputError: a flow cannot be defined for them. Returns the frame sorted by
+    (pnr, year), which the flows rely on (a Panel's frame already is, and is not copied).
     """
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if "disco" not in frame.columns and "job_group" not in frame.columns:
@@ -104,17 +105,29 @@ def validate_frame(frame: pl.DataFrame) -> pl.DataFrame:
             values=[f"{c}: {k} rows" for c, k in nulls.items()],
             hint="load_panel drops and counts such rows; drop them (and count them) before compute",
         )
+    frame = frame.select(*casts)
+    if _strictly_sorted(frame):  # the usual case (Panel.frame is sorted by pnr, year): O(n), no hashing
+        return frame
     _check_unique(frame)
-    return frame.select(*casts)
+    return frame.sort("pnr", "year")
+
+
+def _strictly_sorted(frame: pl.DataFrame) -> bool:
+    """True when rows are in strictly increasing (pnr, year) order, which also rules out duplicates."""
+    # one Int64 key pnr·2^16 + year is cheaper to compare than two columns; it cannot overflow for
+    # |pnr| < 2^46 (CPR numbers and DST's pseudonyms are far below), else compare the columns
+    key = pl.col("pnr") * 65536 + pl.col("year").cast(pl.Int64)
+    lo, hi, in_order = frame.select(
+        pl.col("pnr").min().alias("lo"), pl.col("pnr").max().alias("hi"),
+        (key.diff() > 0).fill_null(True).all().alias("in_order"),
+    ).row(0)
+    if lo is None or (-(2**46) < lo and hi < 2**46):
+        return bool(in_order)
+    d_pnr, d_year = pl.col("pnr").diff(), pl.col("year").cast(pl.Int32).diff()
+    return frame.select(((d_pnr > 0) | ((d_pnr == 0) & (d_year > 0))).fill_null(True).all()).item()
 
 
 def _check_unique(frame: pl.DataFrame) -> None:
-    d_pnr, d_year = pl.col("pnr").diff(), pl.col("year").cast(pl.Int32).diff()
-    strictly_sorted = frame.select(
-        ((d_pnr > 0) | ((d_pnr == 0) & (d_year > 0))).fill_null(True).all()
-    ).item()
-    if strictly_sorted:  # the usual case (Panel.frame is sorted by pnr, year): O(n), no hashing
-        return
     dups = frame.group_by("pnr", "year").len().filter(pl.col("len") > 1)
     if dups.height:
         raise InputError(
@@ -224,9 +237,10 @@ def parse_years(text: str | int | Iterable[int] | None) -> list[int] | None:
     return sorted(out)
 
 
-def resolve_years(frame: pl.DataFrame, years: Iterable[int] | int | str | None) -> list[int]:
-    """Years t to compute; each needs t and t-1 in the panel. None → every year with a previous year."""
-    have = set(frame["year"].unique().drop_nulls().to_list())
+def resolve_years(frame: pl.DataFrame | Iterable[int], years: Iterable[int] | int | str | None) -> list[int]:
+    """Years t to compute; each needs t and t-1 in the panel (a frame, or the years it holds).
+    None → every year with a previous year."""
+    have = set(frame["year"].unique().drop_nulls().to_list() if isinstance(frame, pl.DataFrame) else frame)
     requested = parse_years(years)
     if requested is None:
         out = sorted(y for y in have if y - 1 in have)
@@ -270,10 +284,14 @@ def _prepare(panel: Any, matrix: Any, years: Any, municipalities: Any):
     requested = parse_years(years)
     frame, panel_attrition, sources = _panel_parts(panel, requested)
     frame = validate_frame(frame)
-    yrs = resolve_years(frame, requested)
-    needed = sorted({y for t in yrs for y in (t - 1, t)})
-    frame = frame.filter(pl.col("year").is_in(needed))
-    return frame, panel_attrition, sources, yrs, resolve_matrix(matrix), resolve_municipalities(municipalities)
+    rows_per_year = frame.group_by("year").len()
+    yrs = resolve_years(rows_per_year["year"].to_list(), requested)
+    needed = {y for t in yrs for y in (t - 1, t)}
+    if set(rows_per_year["year"].to_list()) - needed:  # the flows pass over every row: drop the rest
+        frame = frame.filter(pl.col("year").is_in(sorted(needed)))
+    rows_per_year = rows_per_year.filter(pl.col("year").is_in(yrs))
+    return (frame, panel_attrition, sources, yrs, resolve_matrix(matrix), resolve_municipalities(municipalities),
+            rows_per_year)
 
 
 def _job_group_assigner(mapping: Any):
@@ -305,9 +323,9 @@ def flow_attrition(counts: pl.DataFrame, years: Sequence[int]) -> pl.DataFrame:
     )
 
 
-def _check_flow_totals(frame: pl.DataFrame, counts: pl.DataFrame, years: Sequence[int]) -> None:
+def _check_flow_totals(rows_per_year: pl.DataFrame, counts: pl.DataFrame) -> None:
     """Every person-year of the requested years must sit in exactly one bucket."""
-    rows = frame.filter(pl.col("year").is_in(list(years))).group_by("year").len().sort("year")
+    rows = rows_per_year.sort("year")
     got = counts.group_by("year").agg(pl.col("n").sum()).sort("year")
     if rows["len"].to_list() != got["n"].to_list():  # a bug, never bad input: stop loudly
         raise RuntimeError(f"flow buckets do not add up to the person-years: {rows.rows()} vs {got.rows()}")
@@ -343,10 +361,10 @@ def run(
     by_t = _stats.normalize_by(by)
     min_n = _disc.check_min_n(min_n)
     limits = Limits.checked(memory_limit, threads, temp_directory)
-    frame, panel_attrition, sources, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
+    frame, panel_attrition, sources, yrs, mat, munis, rows_per_year = _prepare(panel, matrix, years, municipalities)
     sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
                                               _job_group_assigner(job_group_mapping), limits=limits)
-    _check_flow_totals(frame, counts, yrs)
+    _check_flow_totals(rows_per_year, counts)
     cells = _stats.cells_from_sums(sums, _flows.R_SCALE, _flows.M_SCALE)
     results = _stats.full_grid(cells, yrs, by_t)
     attrition = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
@@ -406,8 +424,9 @@ def compute(
     municipalities : code → region_code, kommunegruppe_code; None = ``pendling.geo.municipalities()``.
     job_group_mapping : passed to ``pendling.panel.jobgroups.assign_job_group`` (None = shipped mapping).
     median_min_n : smallest n with a published median (disclosure rule).
-    memory_limit : DuckDB memory limit such as '2GB' (None = DuckDB's default, 80 % of RAM); beyond
-        it DuckDB spills to disk, and if that is not enough an InputError says what to change.
+    memory_limit : DuckDB memory limit such as '2GB' (None = DuckDB's default, 80 % of RAM) for the
+        cell sums and medians; beyond it DuckDB spills to disk, and if that is not enough an
+        InputError says what to change. The pairing and classification run in Polars, unbounded.
     threads : DuckDB threads (None = all cores). Polars' pool is fixed at import: set the environment
         variable POLARS_MAX_THREADS before importing polars (the CLI does this for --threads).
     temp_directory : folder for DuckDB's spill files (a private sub-folder is made and removed);
@@ -436,9 +455,6 @@ def transitions(
     mover_definition: _flows.MoverDefinition = "address",
     municipalities: pl.DataFrame | None = None,
     job_group_mapping: Any = None,
-    memory_limit: str | None = None,
-    threads: int | None = None,
-    temp_directory: str | Path | None = None,
 ) -> pl.DataFrame:
     """Every person-year t of ``years`` with its bucket, t-1 and t values and commute minutes.
 
@@ -450,9 +466,8 @@ def transitions(
     own ``job_group`` at t-1 if it has one, else DISCO-08 at t-1 mapped with ``job_group_mapping``.
     """
     _check_definition(mover_definition)
-    limits = Limits.checked(memory_limit, threads, temp_directory)
-    frame, _, _, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
-    out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition, limits=limits)
+    frame, _, _, yrs, mat, munis, _ = _prepare(panel, matrix, years, municipalities)
+    out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition)
     if "job_group" in frame.columns:
         return out
     from pendling.panel.jobgroups import assign_job_group
@@ -471,9 +486,6 @@ def attrition(
     municipalities: pl.DataFrame | None = None,
     min_n: int = _disc.DEFAULT_MIN_N,
     disclosure: bool = True,
-    memory_limit: str | None = None,
-    threads: int | None = None,
-    temp_directory: str | Path | None = None,
 ) -> pl.DataFrame:
     """Attrition of stages 'panel' (from the Panel, if given) and 'flows' (every person-year of ``years``).
 
@@ -481,10 +493,9 @@ def attrition(
     ``disclosure`` small counts are suppressed (:func:`pendling.mobility.disclosure.apply_count_disclosure`).
     """
     _check_definition(mover_definition)
-    limits = Limits.checked(memory_limit, threads, temp_directory)
-    frame, panel_attrition, _, yrs, mat, munis = _prepare(panel, matrix, years, municipalities)
-    _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, limits=limits)
-    _check_flow_totals(frame, counts, yrs)
+    frame, panel_attrition, _, yrs, mat, munis, rows_per_year = _prepare(panel, matrix, years, municipalities)
+    _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, cells=False)
+    _check_flow_totals(rows_per_year, counts)
     out = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
     if disclosure:
         return _disc.apply_count_disclosure(out, min_n)
@@ -504,12 +515,13 @@ def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mov
         ("movers", "residence changed, same workplace (LBNR, work_id != 0) and same workplace municipality"),
         ("job_changers", "workplace (LBNR) changed, neither LBNR is 0, residence unchanged"),
         ("mover_definition", {
-            "address": "address: ADRESSE_ID differs (where known in both years) or municipality differs; "
+            "address": "address: ADRESSE_ID differs where known in both years, else the municipality differs; "
                        "moves inside a municipality are movers with r = 0",
             "municipality": "municipality: only a change of home municipality (KOM) is a move",
         }[mover_definition]),
         ("excluded", "same LBNR with another workplace municipality (workplace_relocated), LBNR = 0 in either "
-                     "year (fictive_workplace), both changed, unknown municipality or travel time: counted in "
+                     "year (fictive_workplace), the same ADRESSE_ID under another home municipality "
+                     "(address_conflict), both changed, unknown municipality or travel time: counted in "
                      "the attrition table, stage 'flows'"),
         ("commute_time", "T = matrix[home municipality, workplace municipality], car minutes; the diagonal is "
                          "the within-municipality time"),

@@ -1,31 +1,44 @@
-"""Movers and job-changers between November t-1 and November t: all the DuckDB SQL lives here.
+"""Movers and job-changers between November t-1 and November t: classification and cell sums.
 
-One relation, ``transitions``, holds every person-year ``t`` of the requested years beside the same
-person's valid row at ``t-1`` (a left self-join on ``pnr`` and ``year - 1``). Each row falls into
-exactly one ``bucket``, checked in this order:
+Two engines, each doing what it is best at:
 
-==============================  ===============================================================
-``no_previous_year``            no valid row for the person in t-1 (new in the panel, re-entry)
-``fictive_workplace``           LBNR (``work_id``) = 0 in t-1 or t: unknown/fictive workplace
-``workplace_relocated``         same LBNR, different workplace municipality
-``mover``                       residence changed, same LBNR (and so the same workplace municipality)
-``both_changed``                residence and LBNR both changed: in neither flow
-``job_changer``                 LBNR changed, residence unchanged
-``moved_within_municipality``   address changed inside the municipality, same LBNR (only with
-                                ``mover_definition='municipality'``; with 'address' these are movers)
-``stayer``                      nothing changed
-``<flow>_unknown_municipality`` a mover/job-changer whose home or workplace municipality (t-1 or t)
-                                is not in the travel-time matrix, or whose home has no region
-``<flow>_invalid_travel_time``  a mover/job-changer whose matrix time is missing, <= 0 or not finite
-==============================  ===============================================================
+* **Polars pairs, classifies and looks up.** A validated panel is sorted by (pnr, year), so a
+  person's row for t-1 is the row just above the row for t: the pairing is a ``shift(1)`` and a
+  comparison, O(n) with no hash table (a self-join on ``pnr``, ``year - 1`` costs several times more
+  at national scale; see ``benchmarks/``). Every person-year t of the requested years gets exactly
+  one ``transition``, checked in this order (:func:`transition_expr`):
+
+  ==============================  ===========================================================
+  ``no_previous_year``            no valid row for the person in t-1 (new in the panel, re-entry)
+  ``fictive_workplace``           LBNR (``work_id``) = 0 in t-1 or t: unknown/fictive workplace
+  ``workplace_relocated``         same LBNR, different workplace municipality
+  ``address_conflict``            same ADRESSE_ID in t-1 and t but another home municipality:
+                                  the residence data contradict each other
+  ``mover``                       residence changed, same LBNR (and so the same workplace municipality)
+  ``both_changed``                residence and LBNR both changed: in neither flow
+  ``job_changer``                 LBNR changed, residence unchanged
+  ``moved_within_municipality``   address changed inside the municipality, same LBNR (only with
+                                  ``mover_definition='municipality'``; with 'address' these are movers)
+  ``stayer``                      nothing changed
+  ==============================  ===========================================================
+
+  Commute minutes come from the matrix by array lookup (:func:`timed`). Movers and job-changers
+  without a usable time get a bucket of their own: ``<flow>_unknown_municipality`` (home or
+  workplace municipality, t-1 or t, not in the matrix, or home without a region) and
+  ``<flow>_invalid_travel_time`` (missing, <= 0 or not finite).
+
+* **DuckDB aggregates** the usable movers and job-changers into exact cell sums and medians
+  (all SQL is in this module); it is the only step that ``limits`` (memory, threads) govern.
 
 Residence change ("moved"):
 
 * ``mover_definition='address'`` (default): ``home_addr`` (ADRESSE_ID) differs where both years have
-  one, or ``home_muni`` (KOM) differs. A change of municipality always counts as a move, so every
-  municipality mover is also an address mover and the two definitions nest. Moves inside one
-  municipality have the same commute time before and after at municipality resolution (r = 0).
-* ``mover_definition='municipality'``: only a change of ``home_muni`` counts.
+  one, else ``home_muni`` (KOM) differs. Moves inside one municipality have the same commute time
+  before and after at municipality resolution (r = 0). ADRESSE_ID identifies an address nationally,
+  so the same ID under another KOM is an error in the extract; such person-years go to
+  ``address_conflict`` under both definitions rather than being read as a move or a stay.
+* ``mover_definition='municipality'``: only a change of ``home_muni`` counts. Every municipality
+  mover is also an address mover: the two definitions nest.
 
 Commute time T is ``matrix[home_muni, work_muni]`` in minutes (diagonal = within-municipality time);
 job group and region are taken at t-1 (DISCO and home municipality of the earlier year).
@@ -39,10 +52,9 @@ from typing import Literal
 import duckdb
 import polars as pl
 
-from pendling.panel.columns import CANONICAL_SCHEMA
-
 from pendling.mobility.limits import Limits, connect
 from pendling.mobility.stats import KOMMUNEGRUPPE_NAMES, REGION_HOVEDSTADEN, REGION_NAMES
+from pendling.panel.columns import CANONICAL_SCHEMA
 
 MoverDefinition = Literal["address", "municipality"]
 MOVER_DEFINITIONS: tuple[str, ...] = ("address", "municipality")
@@ -50,10 +62,14 @@ MOVER_DEFINITIONS: tuple[str, ...] = ("address", "municipality")
 FLOWS: tuple[str, ...] = ("movers", "job_changers")
 """Flow labels in output order; bucket ``mover`` feeds flow ``movers``, ``job_changer`` ``job_changers``."""
 
-BUCKETS: dict[str, str] = {
+TRANSITIONS: dict[str, str] = {
     "no_previous_year": "no valid row for the person in t-1 (new in the panel or re-entering)",
     "fictive_workplace": "LBNR = 0 (unknown or fictive workplace) in t-1 or t; excluded from both flows",
     "workplace_relocated": "same LBNR but another workplace municipality; excluded from both flows",
+    "address_conflict": (
+        "same ADRESSE_ID in t-1 and t but another home municipality (KOM): contradictory residence; "
+        "excluded from both flows"
+    ),
     "mover": "moved home, kept the workplace (LBNR): in the 'movers' flow",
     "both_changed": "moved home and changed workplace: in neither flow",
     "job_changer": "changed workplace (LBNR), kept the home: in the 'job_changers' flow",
@@ -62,6 +78,11 @@ BUCKETS: dict[str, str] = {
         "mover_definition='municipality'"
     ),
     "stayer": "same home and same workplace",
+}
+"""The classification of a person-year by what changed between t-1 and t, in rule order."""
+
+BUCKETS: dict[str, str] = {
+    **TRANSITIONS,
     "mover_unknown_municipality": (
         "mover whose home/workplace municipality is not in the travel-time matrix or has no region; excluded"
     ),
@@ -77,171 +98,135 @@ BUCKETS: dict[str, str] = {
 
 PANEL_COLUMNS = CANONICAL_SCHEMA  # the canonical person-year columns, defined once in pendling.panel
 
-_RESIDENCE_CHANGED = {
-    "address": "(moved_municipality OR moved_address)",
-    "municipality": "moved_municipality",
-}
+_TRANSITION = pl.Enum(list(TRANSITIONS))
+_FLOW_TRANSITIONS = ("mover", "job_changer")
 
-# The classification: named CTEs, read top to bottom. {job_group_before} and {residence_changed}
-# are filled from fixed strings above, never from user input.
-_TRANSITIONS_SQL = """
-WITH
-current_year AS (   -- person-years t whose flow is requested
-    SELECT * FROM panel WHERE year IN (SELECT year FROM requested_years)
-),
-pairs AS (          -- each person-year t beside the same person's valid row at t-1, if any
-    SELECT
-        c.pnr,
-        c.year,
-        p.pnr IS NOT NULL AS has_previous,
-        p.home_muni   AS home_before,    c.home_muni   AS home_after,
-        p.home_addr   AS addr_before,    c.home_addr   AS addr_after,
-        p.work_id     AS work_id_before, c.work_id     AS work_id_after,
-        p.work_muni   AS work_before,    c.work_muni   AS work_after,
-        p.disco       AS disco_before,
-        {job_group_before} AS job_group_before
-    FROM current_year AS c
-    LEFT JOIN panel AS p ON p.pnr = c.pnr AND p.year = c.year - 1
-),
-changes AS (
-    SELECT
-        *,
-        home_before <> home_after AS moved_municipality,
-        -- an unknown address in either year says nothing about a move: fall back to KOM
-        coalesce(addr_before <> addr_after, false) AS moved_address,
-        work_id_before <> work_id_after AS changed_workplace
-    FROM pairs
-),
-classified AS (     -- exactly one transition per row; the order of the WHEN clauses is the rule
-    SELECT
-        *,
-        CASE
-            WHEN NOT has_previous THEN 'no_previous_year'
-            WHEN work_id_before = 0 OR work_id_after = 0 THEN 'fictive_workplace'
-            WHEN NOT changed_workplace AND work_before <> work_after THEN 'workplace_relocated'
-            WHEN {residence_changed} AND NOT changed_workplace THEN 'mover'
-            WHEN {residence_changed} THEN 'both_changed'
-            WHEN changed_workplace THEN 'job_changer'
-            WHEN moved_address THEN 'moved_within_municipality'
-            ELSE 'stayer'
-        END AS transition
-    FROM changes
-),
-timed AS (          -- commute time before (t-1) and after (t), region of the home at t-1
-    SELECT
-        k.*,
-        tb.origin IS NOT NULL AND ta.origin IS NOT NULL AND m.region_code IS NOT NULL AS known_municipality,
-        tb.minutes AS minutes_before,
-        ta.minutes AS minutes_after,
-        m.region_code,
-        m.kommunegruppe_code
-    FROM classified AS k
-    LEFT JOIN matrix AS tb ON tb.origin = k.home_before AND tb.destination = k.work_before
-    LEFT JOIN matrix AS ta ON ta.origin = k.home_after AND ta.destination = k.work_after
-    LEFT JOIN municipalities AS m ON m.code = k.home_before
-),
-bucketed AS (       -- movers/job-changers without a usable travel time get their own counted bucket
-    SELECT
-        *,
-        CASE
-            WHEN transition NOT IN ('mover', 'job_changer') THEN transition
-            WHEN NOT known_municipality THEN transition || '_unknown_municipality'
-            WHEN minutes_before IS NULL OR minutes_after IS NULL
-                 OR NOT isfinite(minutes_before) OR NOT isfinite(minutes_after)
-                 OR minutes_before <= 0 OR minutes_after <= 0
-                THEN transition || '_invalid_travel_time'
-            ELSE transition
-        END AS bucket
-    FROM timed
-)
-SELECT
-    {select_list},
-    CASE bucket WHEN 'mover' THEN 'movers' WHEN 'job_changer' THEN 'job_changers' END AS flow
-FROM bucketed
-"""
 
-TRANSITION_COLUMNS = (
-    "pnr, year, bucket, has_previous, home_before, home_after, addr_before, addr_after, "
-    "work_id_before, work_id_after, work_before, work_after, disco_before, job_group_before, "
-    "region_code, kommunegruppe_code, minutes_before, minutes_after, "
-    "CASE WHEN bucket IN ('mover', 'job_changer') THEN minutes_after / minutes_before - 1 END AS rel_change"
-)
-"""Columns of the public :func:`transitions` relation (``rel_change`` only for the two flows)."""
+def transition_expr(mover_definition: MoverDefinition = "address") -> pl.Expr:
+    """The transition t-1 → t of every row of a frame sorted by (pnr, year), as a Polars expression.
 
-# Only flows need the t-1 DISCO, home region and minutes; NULL elsewhere keeps the table small.
-_COMPUTE_COLUMNS = (
-    "year, CAST(bucket AS bucket_t) AS bucket, "
-    "CASE WHEN bucket IN ('mover', 'job_changer') THEN disco_before END AS disco_before, "
-    "CASE WHEN bucket IN ('mover', 'job_changer') THEN job_group_before END AS job_group_before, "
-    "CASE WHEN bucket IN ('mover', 'job_changer') THEN region_code END AS region_code, "
-    "CASE WHEN bucket IN ('mover', 'job_changer') THEN kommunegruppe_code END AS kommunegruppe_code, "
-    "CASE WHEN bucket IN ('mover', 'job_changer') THEN minutes_before END AS minutes_before, "
-    "CASE WHEN bucket IN ('mover', 'job_changer') THEN minutes_after END AS minutes_after"
-)
+    The row above is the same person's t-1 row when it has the same pnr and the year before; the
+    order of the ``when`` clauses is the rule (see the module docstring).
+    """
+
+    def before(col: str) -> pl.Expr:
+        return pl.col(col).shift(1)
+
+    def is_(name: str) -> pl.Expr:
+        return pl.lit(name, dtype=_TRANSITION)
+
+    has_previous = ((pl.col("pnr") == before("pnr")) & (pl.col("year") == before("year") + 1)).fill_null(False)
+    moved_municipality = pl.col("home_muni") != before("home_muni")
+    # an unknown address in either year says nothing about a move: the municipality decides
+    moved_address = (pl.col("home_addr") != before("home_addr")).fill_null(False)
+    same_address = (pl.col("home_addr") == before("home_addr")).fill_null(False)
+    moved = moved_municipality | moved_address if mover_definition == "address" else moved_municipality
+    changed_workplace = pl.col("work_id") != before("work_id")
+    return (
+        pl.when(~has_previous).then(is_("no_previous_year"))
+        .when((pl.col("work_id") == 0) | (before("work_id") == 0)).then(is_("fictive_workplace"))
+        .when(~changed_workplace & (pl.col("work_muni") != before("work_muni"))).then(is_("workplace_relocated"))
+        .when(same_address & moved_municipality).then(is_("address_conflict"))
+        .when(moved & ~changed_workplace).then(is_("mover"))
+        .when(moved).then(is_("both_changed"))
+        .when(changed_workplace).then(is_("job_changer"))
+        .when(moved_address).then(is_("moved_within_municipality"))
+        .otherwise(is_("stayer"))
+    )
+
+
+def classified(frame: pl.DataFrame, years: Sequence[int], mover_definition: MoverDefinition = "address",
+               before: Sequence[str] = ()) -> pl.LazyFrame:
+    """Person-years t of ``years`` with their ``transition`` and, for each column in ``before``, its
+    t-1 value as ``<column>_before`` (null when there is no t-1 row).
+
+    ``frame`` must be sorted by (pnr, year) with one row per person-year, as
+    :func:`pendling.mobility.api.validate_frame` returns it; rows of other years may be present (the
+    t-1 rows are).
+    """
+    has_previous = (pl.col("pnr") == pl.col("pnr").shift(1)) & (pl.col("year") == pl.col("year").shift(1) + 1)
+    return (
+        frame.lazy()
+        .with_columns(
+            transition_expr(mover_definition).alias("transition"),
+            *(pl.when(has_previous).then(pl.col(c).shift(1)).alias(f"{c}_before") for c in before),
+        )
+        .filter(pl.col("year").is_in(sorted(set(years))))
+    )
+
 
 R_SCALE = 2**36
 """Fixed-point scale of r and ln(T_t/T_{t-1}) in the exact sums (resolution 1.5e-11)."""
 M_SCALE = 2**32
 """Fixed-point scale of minutes in the exact sums (resolution 2.3e-10 minutes)."""
 
-# Cell sums over the flow rows, one GROUPING SET per cell family. Values enter the sums as integers
-# (HUGEINT, fixed point), so every sum is exact and the same whatever the row order or thread count:
-# reruns give identical bits. Means, variances and covariances are formed from these exact sums in
-# pendling.mobility.stats.
-_CELLS_SQL = """
+# ---------------------------------------------------------------------------------------------
+# SQL over table ``timed``: the usable movers and job-changers from Polars (year, flow and job group
+# as small integer codes, home region and kommunegruppe at t-1, minutes before and after).
+# Placeholders are filled from constants, never from user input.
+
+# The flow rows with the keys of every cell family (labels are attached to the few result rows in Python).
+_FLOW_ROWS_SQL = """
+SELECT
+    year, flow, job_group,
+    region_code = {hovedstaden} AS in_hovedstaden,
+    CASE WHEN region_code <> {hovedstaden} THEN region_code END AS region5,  -- Hovedstaden: from in_hovedstaden
+    kommunegruppe_code AS kommunegruppe,
+    minutes_before AS b,
+    minutes_after AS a,
+    minutes_after / minutes_before - 1 AS r
+FROM timed
+"""
+
+# Values enter the sums as integers (HUGEINT, fixed point), so every sum is exact and the same
+# whatever the row order or thread count: reruns give identical bits, and the sums of the fine
+# cells (year × flow × job group × home region × kommunegruppe) add up exactly to every published
+# cell. Means, variances and covariances are formed from these sums in pendling.mobility.stats.
+_SUMS_SQL = """
 WITH
-flow_rows AS (
+fine AS (
     SELECT
-        t.year,
-        t.flow,
-        coalesce(t.job_group_before, g.job_group, 'unclassified') AS job_group,
-        CASE WHEN t.region_code = {hovedstaden} THEN 'hovedstaden' ELSE 'rest' END AS hovedstaden_rest,
-        rn.region AS region5,              -- NULL for Hovedstaden: that cell comes from hovedstaden_rest
-        kn.kommunegruppe,
-        t.minutes_before AS b,
-        t.minutes_after AS a,
-        t.minutes_after / t.minutes_before - 1 AS r
-    FROM transitions AS t
-    LEFT JOIN job_groups AS g ON g.disco = t.disco_before
-    LEFT JOIN region_names AS rn ON rn.region_code = t.region_code
-    LEFT JOIN kommunegruppe_names AS kn ON kn.kommunegruppe_code = t.kommunegruppe_code
-    WHERE t.flow IS NOT NULL
-),
-fixed_point AS (   -- every value < 2^53 after scaling, so round() is exact before the cast
-    SELECT
-        *,
-        CAST(round(r * {r_scale}) AS HUGEINT) AS qr,
-        CAST(round(ln(a / b) * {r_scale}) AS HUGEINT) AS ql,
-        CAST(round(b * {m_scale}) AS HUGEINT) AS qb,
-        CAST(round(a * {m_scale}) AS HUGEINT) AS qa
-    FROM flow_rows
-),
-sums AS (
-    SELECT
-        year, flow, job_group, hovedstaden_rest, {region5} AS region5, {kommunegruppe} AS kommunegruppe,
-        grouping(job_group) AS all_job_groups,
-        {no_region5} AS no_region5,
+        year, flow, job_group, in_hovedstaden, region5, kommunegruppe,
         count(*) AS n,
         sum(qr) AS s_r, sum(qr * qr) AS ss_r, sum(ql) AS s_l,
         sum(qb) AS s_b, sum(qa) AS s_a, sum(qb * qb) AS ss_b, sum(qa * qa) AS ss_a, sum(qa * qb) AS s_ab,
         count(*) FILTER (WHERE r > 0) AS n_longer,
-        count(*) FILTER (WHERE r < 0) AS n_shorter,
-        median(r) AS median_rel_change
-    FROM fixed_point
-    GROUP BY GROUPING SETS ({grouping_sets})
+        count(*) FILTER (WHERE r < 0) AS n_shorter
+    FROM (   -- every value < 2^53 after scaling, so round() is exact before the cast
+        SELECT
+            *,
+            CAST(round(r * {r_scale}) AS HUGEINT) AS qr,
+            CAST(round(ln(a / b) * {r_scale}) AS HUGEINT) AS ql,
+            CAST(round(b * {m_scale}) AS HUGEINT) AS qb,
+            CAST(round(a * {m_scale}) AS HUGEINT) AS qa
+        FROM flow_rows
+    )
+    GROUP BY ALL
 )
 SELECT
-    year,
-    flow,
-    CASE WHEN all_job_groups = 1 THEN 'all' ELSE job_group END AS job_group,
-    coalesce(hovedstaden_rest, region5, kommunegruppe, 'all') AS region,
-    n, s_r, ss_r, s_l, s_b, s_a, ss_b, ss_a, s_ab, n_longer, n_shorter, median_rel_change
-FROM sums
-WHERE NOT (no_region5 = 0 AND region5 IS NULL)
+    {keys},
+    sum(n)::BIGINT, sum(s_r), sum(ss_r), sum(s_l), sum(s_b), sum(s_a), sum(ss_b), sum(ss_a), sum(s_ab),
+    sum(n_longer)::BIGINT, sum(n_shorter)::BIGINT
+FROM fine
+GROUP BY GROUPING SETS ({grouping_sets})
 """
 
+# The median is holistic: it cannot be added up from fine cells, so it has its own pass over the rows.
+_MEDIANS_SQL = """
+SELECT {keys}, median(r)
+FROM flow_rows
+GROUP BY GROUPING SETS ({grouping_sets})
+"""
+
+# Cell keys: NULL job_group = all job groups; the region label comes from the first non-NULL of
+# in_hovedstaden, region5, kommunegruppe (all NULL: 'all').
+_KEYS_SQL = (
+    "year, flow, CASE WHEN grouping(job_group) = 0 THEN job_group END, in_hovedstaden, "
+    "{region5}, {kommunegruppe}, {region5_grouped}"
+)
+
 _GROUPING_SETS = {
-    None: ["(year, flow, job_group, hovedstaden_rest)", "(year, flow, hovedstaden_rest)",
+    None: ["(year, flow, job_group, in_hovedstaden)", "(year, flow, in_hovedstaden)",
            "(year, flow, job_group)", "(year, flow)"],
     "region": ["(year, flow, job_group, region5)", "(year, flow, region5)"],
     "kommunegruppe": ["(year, flow, job_group, kommunegruppe)", "(year, flow, kommunegruppe)"],
@@ -251,52 +236,168 @@ SUM_COLUMNS = ("year", "flow", "job_group", "region", "n", "s_r", "ss_r", "s_l",
 """Columns of :func:`cells_and_attrition`'s sums (exact integers, fixed point; see R_SCALE, M_SCALE)."""
 
 
-def cells_sql(by: Sequence[str] = ()) -> str:
-    """The cell-sum query over ``transitions``, ``job_groups``, ``region_names``, ``kommunegruppe_names``."""
+def _cell_sql(template: str, by: Sequence[str]) -> str:
     sets = [*_GROUPING_SETS[None], *(s for b in by for s in _GROUPING_SETS[b])]
-    # a label column outside every grouping set may not be selected: stand in a NULL for it
-    return _CELLS_SQL.format(
-        hovedstaden=REGION_HOVEDSTADEN, r_scale=R_SCALE, m_scale=M_SCALE, grouping_sets=", ".join(sets),
-        region5="region5" if "region" in by else "CAST(NULL AS VARCHAR)",
-        no_region5="grouping(region5)" if "region" in by else "1",
-        kommunegruppe="kommunegruppe" if "kommunegruppe" in by else "CAST(NULL AS VARCHAR)",
+    # a key outside every grouping set may not be selected: stand in a NULL for it
+    keys = _KEYS_SQL.format(
+        region5="region5" if "region" in by else "NULL",
+        kommunegruppe="kommunegruppe" if "kommunegruppe" in by else "NULL",
+        region5_grouped="grouping(region5) = 0" if "region" in by else "false",
+    )
+    return template.format(keys=keys, grouping_sets=", ".join(sets), r_scale=R_SCALE, m_scale=M_SCALE)
+
+
+def _cell_label(key: tuple, job_groups: Sequence[str]) -> tuple | None:
+    """(year, flow, job_group, region) labels of a cell key row; None for the empty Hovedstaden row
+    of the region5 grouping (Hovedstaden's cell is the in_hovedstaden one)."""
+    year, flow, job_group, in_hovedstaden, region5, kommunegruppe, region5_grouped = key
+    if region5_grouped and region5 is None:
+        return None
+    if in_hovedstaden is not None:
+        region = "hovedstaden" if in_hovedstaden else "rest"
+    elif region5 is not None:
+        region = REGION_NAMES[region5]
+    elif kommunegruppe is not None:
+        region = KOMMUNEGRUPPE_NAMES[kommunegruppe]
+    else:
+        region = "all"
+    return (year, FLOWS[flow], "all" if job_group is None else job_groups[job_group], region)
+
+
+def _cell_sums(con: duckdb.DuckDBPyConnection, by: Sequence[str], job_groups: Sequence[str]) -> list[tuple]:
+    """One tuple per non-empty cell in :data:`SUM_COLUMNS` order, from table ``timed``."""
+    con.execute(f"CREATE TEMP VIEW flow_rows AS {_FLOW_ROWS_SQL.format(hovedstaden=REGION_HOVEDSTADEN)}")
+    medians = {}
+    for row in con.sql(_cell_sql(_MEDIANS_SQL, by)).fetchall():
+        label = _cell_label(row[:7], job_groups)
+        if label is not None:
+            medians[label] = row[7]
+    out = []
+    for row in con.sql(_cell_sql(_SUMS_SQL, by)).fetchall():
+        label = _cell_label(row[:7], job_groups)
+        if label is not None:
+            out.append((*label, *row[7:], medians[label]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Polars side: commute minutes by array lookup, then the two entry points
+
+TRANSITION_COLUMNS = (
+    "pnr", "year", "bucket", "has_previous", "home_before", "home_after", "addr_before", "addr_after",
+    "work_id_before", "work_id_after", "work_before", "work_after", "disco_before", "job_group_before",
+    "region_code", "kommunegruppe_code", "minutes_before", "minutes_after", "rel_change", "flow",
+)
+"""Columns of :func:`transitions_frame`, in order."""
+
+_RENAMES = {"home_muni": "home", "home_addr": "addr", "work_id": "work_id", "work_muni": "work",
+            "disco": "disco", "job_group": "job_group"}
+
+
+def _pairs(rows: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
+    """``<name>_before``/``<name>_after`` pairs of ``columns`` under the short names of :data:`_RENAMES`."""
+    return rows.with_columns(
+        *(pl.col(f"{c}_before").alias(f"{_RENAMES[c]}_before") for c in columns if _RENAMES[c] != c),
+        *(pl.col(c).alias(f"{_RENAMES[c]}_after") for c in columns),
     )
 
 
-def transitions_sql(mover_definition: MoverDefinition = "address", *, has_job_group: bool = False,
-                    select_list: str = TRANSITION_COLUMNS) -> str:
-    """The full classification query over tables ``panel``, ``requested_years``, ``matrix``, ``municipalities``."""
-    return _TRANSITIONS_SQL.format(
-        residence_changed=_RESIDENCE_CHANGED[mover_definition],
-        job_group_before="p.job_group" if has_job_group else "CAST(NULL AS VARCHAR)",
-        select_list=select_list,
+def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame) -> pl.LazyFrame:
+    """Add ``minutes_before``/``minutes_after`` (car minutes home → workplace at t-1 and t),
+    ``region_code`` and ``kommunegruppe_code`` of the home at t-1, and ``exclusion``: why the time
+    cannot be used ('unknown_municipality', 'invalid_travel_time'), null when it can.
+
+    ``rows`` has ``home_before``, ``work_before``, ``home_after``, ``work_after`` (municipality codes).
+    The matrix becomes a dense array over the codes it and ``municipalities`` use, so the lookup is a
+    gather, not a join: a pair missing from the matrix, or a code outside it, gives a null slot.
+    """
+    codes = pl.concat([matrix["origin"], matrix["destination"], municipalities["code"]]).unique().sort()
+    k = len(codes)
+    offset = 2**15  # Int16 codes → 0 … 65535
+    slot = pl.Series([None] * 2**16, dtype=pl.Int64).scatter(codes.cast(pl.Int64) + offset, pl.Series(range(k)))
+    pair = (slot.gather(matrix["origin"].cast(pl.Int64) + offset) * k
+            + slot.gather(matrix["destination"].cast(pl.Int64) + offset))
+    present = pl.Series([False] * (k * k)).scatter(pair, True)
+    minutes = pl.Series([None] * (k * k), dtype=pl.Float64).scatter(pair, matrix["minutes"])
+    munis = pl.DataFrame({"code": codes}).join(municipalities, on="code", how="left")
+
+    def at(code: str) -> pl.Expr:
+        return pl.lit(slot).gather(pl.col(code).cast(pl.Int64) + offset)
+
+    def pair_of(when: str) -> pl.Expr:
+        return at(f"home_{when}") * k + at(f"work_{when}")
+
+    known = (
+        pl.lit(present).gather(pair_of("before")).fill_null(False)
+        & pl.lit(present).gather(pair_of("after")).fill_null(False)
+        & pl.col("region_code").is_not_null()
     )
-
-
-def _register(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, matrix: pl.DataFrame,
-              municipalities: pl.DataFrame, years: Sequence[int]) -> None:
-    # Insertion order is irrelevant to the aggregates and costs memory at national scale.
-    con.execute("SET preserve_insertion_order = false")
-    cols = [c for c in (*PANEL_COLUMNS, "job_group") if c in frame.columns]
-    con.register("panel", frame.select(cols))
-    con.register("matrix", matrix.select("origin", "destination", "minutes"))
-    con.register("municipalities", municipalities.select("code", "region_code", "kommunegruppe_code"))
-    con.register("requested_years", pl.DataFrame({"year": sorted(set(years))}, schema={"year": pl.Int16}))
+    valid = pl.all_horizontal(
+        (pl.col(c).is_finite() & (pl.col(c) > 0)).fill_null(False) for c in ("minutes_before", "minutes_after")
+    )
+    return rows.with_columns(
+        pl.lit(minutes).gather(pair_of("before")).alias("minutes_before"),
+        pl.lit(minutes).gather(pair_of("after")).alias("minutes_after"),
+        pl.lit(munis["region_code"]).gather(at("home_before")).alias("region_code"),
+        pl.lit(munis["kommunegruppe_code"]).gather(at("home_before")).alias("kommunegruppe_code"),
+    ).with_columns(
+        pl.when(~known).then(pl.lit("unknown_municipality"))
+        .when(~valid).then(pl.lit("invalid_travel_time"))
+        .alias("exclusion")
+    )
 
 
 def transitions_frame(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame,
-                      years: Sequence[int], mover_definition: MoverDefinition = "address",
-                      limits: Limits | None = None) -> pl.DataFrame:
+                      years: Sequence[int], mover_definition: MoverDefinition = "address") -> pl.DataFrame:
     """Every person-year of ``years`` with its bucket, both years' values and commute minutes.
 
-    Inputs are already validated canonical frames (see :func:`pendling.mobility.api.validate_frame`).
-    Sorted by (year, pnr). ``rel_change`` is T_t / T_{t-1} - 1 (a fraction) for movers and job-changers only.
-    ``limits``: DuckDB memory limit, threads and spill directory (:mod:`pendling.mobility.limits`).
+    Inputs are already validated canonical frames, ``frame`` sorted by (pnr, year) (see
+    :func:`pendling.mobility.api.validate_frame`). Sorted by (year, pnr). ``rel_change`` is
+    T_t / T_{t-1} - 1 (a fraction) for movers and job-changers only; minutes are car minutes.
+    ``job_group_before`` is the panel's own ``job_group`` at t-1 (null without that column).
     """
-    with connect(limits) as con:
-        _register(con, frame, matrix, municipalities, years)
-        sql = transitions_sql(mover_definition, has_job_group="job_group" in frame.columns)
-        return con.sql(f"SELECT * FROM ({sql}) ORDER BY year, pnr").pl()
+    columns = ["home_muni", "home_addr", "work_id", "work_muni", "disco"]
+    if "job_group" in frame.columns:
+        columns.append("job_group")
+    rows = timed(_pairs(classified(frame, years, mover_definition, before=columns), columns), matrix, municipalities)
+    in_flow = pl.col("transition").is_in(_FLOW_TRANSITIONS)
+    usable = in_flow & pl.col("exclusion").is_null()
+    flow = pl.when(pl.col("transition") == "mover").then(pl.lit(FLOWS[0])).otherwise(pl.lit(FLOWS[1]))
+    return rows.with_columns(
+        pl.when(in_flow & pl.col("exclusion").is_not_null())
+        .then(pl.concat_str(pl.col("transition").cast(pl.Utf8), pl.lit("_"), pl.col("exclusion")))
+        .otherwise(pl.col("transition").cast(pl.Utf8)).alias("bucket"),
+        (pl.col("transition") != "no_previous_year").alias("has_previous"),
+        pl.when(usable).then(pl.col("minutes_after") / pl.col("minutes_before") - 1).alias("rel_change"),
+        pl.when(usable).then(flow).alias("flow"),
+        *([] if "job_group" in frame.columns else [pl.lit(None, dtype=pl.Utf8).alias("job_group_before")]),
+    ).select(TRANSITION_COLUMNS).sort("year", "pnr").collect()
+
+
+def _job_group_codes(rows: pl.DataFrame, group_column: str,
+                     assign_job_groups: Callable[[pl.DataFrame], pl.DataFrame] | None) -> tuple[pl.Expr, list[str]]:
+    """(expression giving each candidate's t-1 job group as a code, the labels the codes index).
+
+    The panel's own ``job_group`` if it has one, else DISCO-08 at t-1 mapped by ``assign_job_groups``
+    (called once with the distinct codes); unknown or missing → 'unclassified'. Labels that no
+    candidate has simply get no cells.
+    """
+    column = f"{group_column}_before"
+    if group_column == "job_group":
+        keys = rows.select(pl.col(column).drop_nulls().unique())[:, 0]
+        mapping = pl.DataFrame({"key": keys, "job_group": keys})
+    elif assign_job_groups is not None:
+        codes = rows.select(pl.col(column).drop_nulls().unique().sort().alias("disco"))
+        mapping = assign_job_groups(codes).select(pl.col("disco").alias("key"), "job_group")
+    else:
+        mapping = pl.DataFrame(schema={"key": pl.Utf8, "job_group": pl.Utf8})
+    labels = sorted({*mapping["job_group"].to_list(), "unclassified"})
+    index = {label: i for i, label in enumerate(labels)}
+    code = pl.col(column).replace_strict(
+        mapping["key"], [index[g] for g in mapping["job_group"].to_list()], default=index["unclassified"],
+        return_dtype=pl.UInt16,
+    )
+    return code, labels
 
 
 def cells_and_attrition(
@@ -308,41 +409,43 @@ def cells_and_attrition(
     by: Sequence[str] = (),
     assign_job_groups: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     limits: Limits | None = None,
+    *,
+    cells: bool = True,
 ) -> tuple[list[tuple], pl.DataFrame]:
     """Exact cell sums of the flows and the bucket counts per year.
 
     Returns ``(sums, counts)``: ``sums`` is a list of tuples in :data:`SUM_COLUMNS` order, one per
-    non-empty cell (sums are Python ints, exact); ``counts`` has ``year``, ``bucket``, ``n``.
+    non-empty cell (sums are Python ints, exact; empty when ``cells`` is False); ``counts`` has
+    ``year``, ``bucket``, ``n``. ``frame`` is a validated canonical frame sorted by (pnr, year).
     ``assign_job_groups`` maps a frame of distinct t-1 DISCO codes (column ``disco``) to one with
     ``disco`` and ``job_group``; it is not called when the panel carries its own ``job_group``.
-    The transitions are materialised once and read twice, so the self-join runs once.
+    Only the usable movers and job-changers (about a sixth of the person-years) go on to DuckDB.
     ``limits``: DuckDB memory limit, threads and spill directory (:mod:`pendling.mobility.limits`).
     """
+    group_column = "job_group" if "job_group" in frame.columns else "disco"
+    columns = ["home_muni", "work_muni", group_column]
+    rows = classified(frame, years, mover_definition, before=columns)
+    flow_rows = timed(_pairs(rows.filter(pl.col("transition").is_in(_FLOW_TRANSITIONS)), columns),
+                      matrix, municipalities)
+    bucket = (pl.when(pl.col("exclusion").is_null()).then(pl.col("transition").cast(pl.Utf8))
+              .otherwise(pl.concat_str(pl.col("transition").cast(pl.Utf8), pl.lit("_"), pl.col("exclusion"))))
+    transition_counts, flow_counts, usable = pl.collect_all([
+        rows.filter(~pl.col("transition").is_in(_FLOW_TRANSITIONS)).group_by("year", "transition").len(),
+        flow_rows.group_by("year", bucket.alias("bucket")).len(),
+        flow_rows.filter(pl.col("exclusion").is_null()).select(
+            "year", (pl.col("transition") == "job_changer").cast(pl.UInt8).alias("flow"),  # index into FLOWS
+            f"{group_column}_before", "region_code", "kommunegruppe_code", "minutes_before", "minutes_after",
+        ) if cells else pl.LazyFrame(),
+    ])
+    counts = pl.concat([
+        transition_counts.select("year", pl.col("transition").cast(pl.Utf8).alias("bucket"), "len"),
+        flow_counts.select("year", "bucket", "len"),
+    ]).select("year", "bucket", pl.col("len").cast(pl.Int64).alias("n")).sort("year", "bucket")
+    if not cells:
+        return [], counts
+    job_group, labels = _job_group_codes(usable, group_column, assign_job_groups)
+    usable = usable.with_columns(job_group.alias("job_group")).drop(f"{group_column}_before")
     with connect(limits) as con:
-        _register(con, frame, matrix, municipalities, years)
-        bucket_values = ", ".join(f"'{b}'" for b in BUCKETS)
-        con.execute(f"CREATE TYPE bucket_t AS ENUM ({bucket_values})")
-        sql = transitions_sql(mover_definition, has_job_group="job_group" in frame.columns,
-                              select_list=_COMPUTE_COLUMNS)
-        con.execute(f"CREATE TEMP TABLE transitions AS {sql}")
-        counts = con.sql(
-            "SELECT year, CAST(bucket AS VARCHAR) AS bucket, count(*)::BIGINT AS n "
-            "FROM transitions GROUP BY ALL ORDER BY year, bucket"
-        ).pl()
-        codes = con.sql(
-            "SELECT DISTINCT disco_before AS disco FROM transitions WHERE flow IS NOT NULL ORDER BY disco"
-        ).pl()
-        if assign_job_groups is None or "job_group" in frame.columns:
-            groups = pl.DataFrame(schema={"disco": pl.Utf8, "job_group": pl.Utf8})
-        else:
-            groups = assign_job_groups(codes).select("disco", "job_group")
-        con.register("job_groups", groups)
-        con.register("region_names", pl.DataFrame(
-            {"region_code": [c for c in REGION_NAMES if c != REGION_HOVEDSTADEN],
-             "region": [n for c, n in REGION_NAMES.items() if c != REGION_HOVEDSTADEN]},
-            schema={"region_code": pl.Int16, "region": pl.Utf8}))
-        con.register("kommunegruppe_names", pl.DataFrame(
-            {"kommunegruppe_code": list(KOMMUNEGRUPPE_NAMES), "kommunegruppe": list(KOMMUNEGRUPPE_NAMES.values())},
-            schema={"kommunegruppe_code": pl.Int8, "kommunegruppe": pl.Utf8}))
-        sums = con.execute(cells_sql(by)).fetchall()
-    return sums, counts
+        con.execute("SET preserve_insertion_order = false")  # irrelevant to the sums; costs memory
+        con.register("timed", usable)
+        return _cell_sums(con, by, labels), counts

@@ -1,25 +1,28 @@
 """Resource limits for the DuckDB part of a run: memory, threads and where to spill.
 
 On a shared research server a run must stay inside the memory it was given and say so plainly when
-that is not enough. DuckDB honours all three settings at run time:
+that is not enough. DuckDB aggregates the usable movers and job-changers into cell sums and medians
+(:func:`pendling.mobility.flows.cells_and_attrition`) and honours all three settings at run time:
 
-* ``memory_limit`` ('2GB', '500MiB' ...): DuckDB's buffer pool. Joins, sorts and the materialised
-  transitions spill to disk beyond it; an operator that cannot spill fails with an out-of-memory
-  error, which becomes an :class:`~pendling.errors.InputError` saying what to change.
+* ``memory_limit`` ('2GB', '500MiB' ...): DuckDB's buffer pool. Hash aggregates spill to disk beyond
+  it; an operator that cannot spill fails with an out-of-memory error, which becomes an
+  :class:`~pendling.errors.InputError` saying what to change.
 * ``threads``: DuckDB worker threads. Each thread needs working memory of its own, so fewer threads
   also lower the peak.
 * ``temp_directory``: where DuckDB spills. pendling always sets one (a fresh sub-directory, removed
   afterwards) so spill files never land in the current directory (DuckDB's default ``.tmp``).
 
-Polars (used by ``load_panel``) has no memory limit, and its thread pool is sized once, when polars is
+The pairing of t-1 with t, the classification and the matrix lookup run in Polars (a pass over the
+sorted panel, no join), which has no memory limit; its thread pool is sized once, when polars is
 first imported, from the environment variable ``POLARS_MAX_THREADS``. The ``pendling`` command sets
 that variable from ``--threads`` before anything imports polars; from Python, set it yourself before
 ``import polars`` (``threads=`` here limits DuckDB only).
 
-Measured at national scale (26 M person-years, 3 M persons × 9 years, 2 threads): DuckDB completes
-with ``memory_limit`` 750 MB or more (spilling up to ~1.4 GB), and below that fails in the cell
-statistics (the exact median cannot spill) with the InputError above. Reading the panel with
-Polars comes on top, about 0.2 KB per input row at peak (5.4 GB resident for the whole CLI run).
+Measured at national scale (27 M person-years, 3 M persons × 9 years, 2 threads, ``by`` region and
+kommunegruppe): DuckDB completes with ``memory_limit`` 600 MB or more; at 400 MB and below it fails
+in the exact medians (a holistic aggregate cannot spill) with the InputError above. The whole
+``compute`` peaks at about 2.3 GB resident including the 0.9 GB panel; reading the panel with Polars
+(``load_panel``) is the larger peak, about 0.2 KB per input row.
 """
 
 from __future__ import annotations
