@@ -20,41 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-DISCO = ["251110", "252100", "214200", "241100", "411010", "431100", "334300", "121100", "711200",
-         "832200", "911200", "522300", "532100", "234100", "222100", "999999", "0110"]
+# The panel builder is shared with the tests (one copy): tests/hardening/national_panel.py.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "hardening"))
 
 
 def generate(path: Path, persons: int, years: int, seed: int = 2024) -> None:
-    import numpy as np
-    import polars as pl
+    from national_panel import national_like_panel
 
-    from pendling.geo import municipalities
-
-    rng = np.random.default_rng(seed)
-    codes = municipalities()["code"].to_numpy().astype(np.int16)
-    pnr = np.arange(1, persons + 1, dtype=np.int64)
-    home = rng.choice(codes, persons)
-    addr = rng.integers(1, 2**40, persons)
-    work_id = rng.integers(1, 400_000, persons)
-    work = np.where(rng.random(persons) < 0.6, home, rng.choice(codes, persons)).astype(np.int16)
-    disco = rng.integers(0, len(DISCO), persons)
-    parts = []
-    for k in range(years):
-        move = rng.random(persons) < 0.10
-        addr = np.where(move, rng.integers(1, 2**40, persons), addr)
-        across = move & (rng.random(persons) < 0.38)
-        home = np.where(across, rng.choice(codes, persons), home).astype(np.int16)
-        change = rng.random(persons) < 0.12
-        work_id = np.where(change, rng.integers(1, 400_000, persons), work_id)
-        work = np.where(change | (rng.random(persons) < 0.01), rng.choice(codes, persons), work).astype(np.int16)
-        lbnr = np.where(rng.random(persons) < 0.03, 0, work_id)
-        keep = rng.random(persons) >= 0.04
-        parts.append(pl.DataFrame({
-            "pnr": pnr[keep], "year": np.full(keep.sum(), 2015 + k, np.int16), "home_muni": home[keep],
-            "home_addr": addr[keep], "work_id": lbnr[keep], "work_muni": work[keep],
-            "disco": np.array(DISCO, dtype=object)[disco[keep]],
-        }))
-    frame = pl.concat(parts).sort("pnr", "year")
+    frame = national_like_panel(persons, tuple(range(2015, 2015 + years)), seed)
     frame.write_parquet(path)
     print(json.dumps({"rows": frame.height, "persons": persons, "years": years}))
 

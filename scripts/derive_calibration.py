@@ -58,6 +58,21 @@ BAND_NAMES = [
 CHRISTIANSOE, BORNHOLM = 411, 400
 
 
+# The DST tables staged under <source>/derived/, each keyed on kommune_kode (one row per municipality).
+EMPLOYMENT = "employment_by_kommune_2022_AFSTB3_residence_AFSTA3_workplace.csv"
+POPULATION = "population_FOLK1A_by_kommune_Q1_2008_2022.csv"
+AFSTB4 = "commute_distance_AFSTB4_by_kommune_2008_2024.csv"
+
+
+def _by_municipality(src: Path, table: str, columns: dict[str, str], where: pl.Expr | None = None) -> pl.DataFrame:
+    """Read ``<src>/derived/<table>``, keep the rows matching ``where``, and return ``code`` (from
+    ``kommune_kode``) plus ``columns`` renamed DST name → our name, in that order."""
+    df = pl.read_csv(src / "derived" / table)
+    if where is not None:
+        df = df.filter(where)
+    return df.select(pl.col("kommune_kode").alias("code"), *[pl.col(c).alias(a) for c, a in columns.items()])
+
+
 def _fold_christiansoe(df: pl.DataFrame, code: str = "code") -> pl.DataFrame:
     """Add 411 Christiansø's counts to 400 Bornholm (count columns only)."""
     return df.with_columns(
@@ -66,35 +81,19 @@ def _fold_christiansoe(df: pl.DataFrame, code: str = "code") -> pl.DataFrame:
 
 
 def municipality_targets(src: Path) -> pl.DataFrame:
-    derived = src / "derived"
-    emp = pl.read_csv(derived / "employment_by_kommune_2022_AFSTB3_residence_AFSTA3_workplace.csv")
-    pop = pl.read_csv(src / "derived" / "population_FOLK1A_by_kommune_Q1_2008_2022.csv").filter(
-        pl.col("tid") == "2022Q1"
-    )
-    km = pl.read_csv(src / "derived" / "commute_distance_AFSTB4_by_kommune_2008_2024.csv").filter(
-        pl.col("aar") == 2022
-    )
-    names = emp.select(pl.col("kommune_kode").alias("code"), pl.col("kommune_navn").alias("name")).filter(
-        pl.col("code") != CHRISTIANSOE
-    )
-    counts = emp.select(
-        pl.col("kommune_kode").alias("code"),
-        pl.col("beskaeftigede_bopael_2022").alias("employed_residence_2022"),
-        pl.col("beskaeftigede_arbejdssted_2022").alias("employed_workplace_2022"),
-        *[pl.col(f"bopael_{b}").alias(f"residence_{n}") for b, n in zip(BANDS, BAND_NAMES, strict=True)],
-    ).join(
-        pop.select(pl.col("kommune_kode").alias("code"), pl.col("folketal").alias("population_2022q1")),
-        on="code",
-        how="left",
-    )
-    counts = _fold_christiansoe(counts).group_by("code").sum()
+    emp = _by_municipality(src, EMPLOYMENT, {
+        "kommune_navn": "name",
+        "beskaeftigede_bopael_2022": "employed_residence_2022",
+        "beskaeftigede_arbejdssted_2022": "employed_workplace_2022",
+        **{f"bopael_{b}": f"residence_{n}" for b, n in zip(BANDS, BAND_NAMES, strict=True)},
+    })
+    pop = _by_municipality(src, POPULATION, {"folketal": "population_2022q1"}, pl.col("tid") == "2022Q1")
+    km = _by_municipality(src, AFSTB4, {"gns_pendlingsafstand_km": "afstb4_km_2022"}, pl.col("aar") == 2022)
+    names = emp.select("code", "name").filter(pl.col("code") != CHRISTIANSOE)
+    counts = _fold_christiansoe(emp.drop("name").join(pop, on="code", how="left")).group_by("code").sum()
     out = (
         names.join(counts, on="code", how="left")
-        .join(
-            km.select(pl.col("kommune_kode").alias("code"), pl.col("gns_pendlingsafstand_km").alias("afstb4_km_2022")),
-            on="code",
-            how="left",
-        )
+        .join(km, on="code", how="left")
         .select(
             pl.col("code").cast(pl.Int16),
             "name",
@@ -112,12 +111,8 @@ def municipality_targets(src: Path) -> pl.DataFrame:
 
 
 def afstb4_by_municipality(src: Path) -> pl.DataFrame:
-    km = pl.read_csv(src / "derived" / "commute_distance_AFSTB4_by_kommune_2008_2024.csv")
-    return km.select(
-        pl.col("kommune_kode").cast(pl.Int16).alias("code"),
-        pl.col("aar").cast(pl.Int16).alias("year"),
-        pl.col("gns_pendlingsafstand_km").alias("km"),
-    ).sort("code", "year")
+    km = _by_municipality(src, AFSTB4, {"aar": "year", "gns_pendlingsafstand_km": "km"})
+    return km.with_columns(pl.col("code", "year").cast(pl.Int16)).sort("code", "year")
 
 
 def afstb4_national(src: Path) -> pl.DataFrame:
@@ -198,11 +193,14 @@ def main() -> None:
     ap.add_argument("--source", type=Path, default=Path("/work/shared/data/dst"))
     args = ap.parse_args()
     src: Path = args.source
-    national = afstb4_national(src)
-    write_csv(municipality_targets(src), OUT / "municipality_targets.csv")
-    write_csv(afstb4_by_municipality(src), OUT / "afstb4_commute_km.csv")
-    write_csv(isco_employment(src), OUT / "isco08_employment_dk.csv")
-    write_csv(realism_targets(national), OUT / "realism_targets.csv")
+    tables = {
+        "municipality_targets.csv": municipality_targets(src),
+        "afstb4_commute_km.csv": afstb4_by_municipality(src),
+        "isco08_employment_dk.csv": isco_employment(src),
+        "realism_targets.csv": realism_targets(afstb4_national(src)),
+    }
+    for name, table in tables.items():
+        write_csv(table, OUT / name)
     check_unit_groups(OUT / "isco08_unit_groups.csv")
     print(f"wrote calibration tables to {OUT}")
 

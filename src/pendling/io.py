@@ -135,25 +135,36 @@ def write_json(obj: Any, path: str | Path) -> Path:
     return write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", path)
 
 
-def write_table(df: pl.DataFrame, path: str | Path) -> Path:
-    """Write by file suffix: ``.parquet``, ``.csv`` or ``.xlsx`` (the latter via pendling.report.excel)."""
+TABLE_SUFFIXES = (".parquet", ".csv", ".xlsx")
+
+
+def table_suffix(path: str | Path) -> str:
+    """The lower-case suffix of ``path`` if :func:`write_table` can write it, else InputError."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        from pendling.errors import InputError
+
+        raise InputError(
+            f"unsupported output format {suffix or '(none)'!r}",
+            file=path,
+            hint="use a file name ending in .parquet, .csv or .xlsx",
+        )
+    return suffix
+
+
+def write_table(df: pl.DataFrame, path: str | Path) -> Path:
+    """Write by file suffix: ``.parquet``, ``.csv`` or ``.xlsx`` (one sheet, formatted like the results
+    workbook, via :func:`pendling.report.excel.write_table_xlsx`); atomic and byte-identical on rerun."""
+    suffix = table_suffix(path)
     if suffix == ".parquet":
         return write_parquet(df, path)
     if suffix == ".csv":
         return write_csv(df, path)
-    if suffix == ".xlsx":
-        with atomic_path(path, ".xlsx") as tmp:
-            df.write_excel(tmp)
-        return path
-    from pendling.errors import InputError
+    # Imported here: pendling.report.excel writes through this module's atomic_path.
+    from pendling.report.excel import write_table_xlsx
 
-    raise InputError(
-        f"unsupported output format {suffix!r}",
-        file=path,
-        hint="use a file name ending in .parquet, .csv or .xlsx",
-    )
+    return write_table_xlsx(df, path)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

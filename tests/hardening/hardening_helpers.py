@@ -1,5 +1,8 @@
 """Shared pieces of the hardening tests: the corpus manifest, hypothesis settings, panel strategies,
-and a minimal .xlsx reader (the venv has no Excel reader; the workbook is plain zipped XML)."""
+and a minimal .xlsx reader (the venv has no Excel reader; the workbook is plain zipped XML).
+
+The national-scale random panel lives in national_panel.py (re-exported here), so the benchmarks can
+import it without hypothesis."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from xml.etree import ElementTree
 import polars as pl
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
+from national_panel import CANONICAL, national_like_panel  # noqa: F401 (national_like_panel re-exported)
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad"
 
@@ -51,8 +55,6 @@ MUNICIPALITIES = pl.DataFrame(
     schema={"code": pl.Int16, "region_code": pl.Int16, "kommunegruppe_code": pl.Int8},
 )
 DISCOS = ("251200", "4110", "7112", "999999")  # digital, office, physical_social, unclassified
-CANONICAL = {"pnr": pl.Int64, "year": pl.Int16, "home_muni": pl.Int16, "home_addr": pl.Int64,
-             "work_id": pl.Int64, "work_muni": pl.Int16, "disco": pl.Utf8}
 
 
 def matrix_frame(scale: float = 1.0) -> pl.DataFrame:
@@ -151,35 +153,3 @@ def sheet_frame(rows: list[list[Any]]) -> pl.DataFrame:
     header = [str(h) for h in rows[0]]
     body = [[None if v is None else str(v) for v in r] + [None] * (len(header) - len(r)) for r in rows[1:]]
     return pl.DataFrame(body, schema={h: pl.String for h in header}, orient="row")
-
-
-def national_like_panel(persons: int, years: tuple[int, ...] = (2019, 2020, 2021), seed: int = 7) -> pl.DataFrame:
-    """A canonical panel over all 98 municipalities (NumPy, fixed seed): ~10 % address moves (a third
-    across municipalities), 12 % LBNR changes, 3 % LBNR 0, 4 % person-years missing per year."""
-    import numpy as np
-
-    from pendling.geo import municipalities
-
-    rng = np.random.default_rng(seed)
-    codes = municipalities()["code"].to_numpy().astype(np.int16)
-    home = rng.choice(codes, persons)
-    addr = rng.integers(1, 2**40, persons)
-    work_id = rng.integers(1, 50_000, persons)
-    work = np.where(rng.random(persons) < 0.6, home, rng.choice(codes, persons)).astype(np.int16)
-    disco = np.array(DISCOS, dtype=object)[rng.integers(0, len(DISCOS), persons)]
-    parts = []
-    for year in years:
-        move = rng.random(persons) < 0.10
-        addr = np.where(move, rng.integers(1, 2**40, persons), addr)
-        home = np.where(move & (rng.random(persons) < 0.35), rng.choice(codes, persons), home).astype(np.int16)
-        change = rng.random(persons) < 0.12
-        work_id = np.where(change, rng.integers(1, 50_000, persons), work_id)
-        work = np.where(change, rng.choice(codes, persons), work).astype(np.int16)
-        lbnr = np.where(rng.random(persons) < 0.03, 0, work_id)
-        keep = rng.random(persons) >= 0.04
-        parts.append(pl.DataFrame({
-            "pnr": np.arange(1, persons + 1)[keep], "year": np.full(keep.sum(), year, np.int16),
-            "home_muni": home[keep], "home_addr": addr[keep], "work_id": lbnr[keep], "work_muni": work[keep],
-            "disco": disco[keep],
-        }, schema=CANONICAL))
-    return pl.concat(parts).sort("pnr", "year")

@@ -87,6 +87,7 @@ def compute(
 
     Writes the results plus the attrition (how every person-year was classified) and method notes.
     """
+    from pendling.io import table_suffix
     from pendling.mobility import export, parse_years, run, years_label
     from pendling.mobility.limits import Limits
 
@@ -98,9 +99,8 @@ def compute(
     if year is not None and years is not None:
         raise InputError("give either --year or --years, not both", values=[year, years])
     wanted = parse_years(year if year is not None else years)
-    if out is not None and out.suffix.lower() not in export.SUFFIXES:
-        raise InputError(f"unsupported output format {out.suffix or '(none)'!r}", file=out,
-                         hint="end the file name in .parquet, .csv or .xlsx")
+    if out is not None:
+        table_suffix(out)  # an unsupported format fails before any work
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
         loaded = _load_panel(panel, wanted)

@@ -103,7 +103,7 @@ def check(
     lenient: LenientOpt = False,
     jobgroups: JobgroupsOpt = None,
     attrition_out: Annotated[
-        Path | None, typer.Option("--attrition-out", help="Also write the attrition table (.csv or .parquet).")
+        Path | None, typer.Option("--attrition-out", help="Also write the attrition table (.csv, .parquet or .xlsx).")
     ] = None,
 ) -> None:
     """Validate extracts: rows per year, attrition table, notes and warnings (e.g. gaps in years)."""

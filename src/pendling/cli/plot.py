@@ -88,7 +88,7 @@ def plot(
         "--matrix", help="Travel-time matrix (long parquet) used with --panel. Default: the shipped matrix.")] = None,
     min_n: Annotated[int, typer.Option("--min-n", help="Minimum cell size; smaller cells are gaps (DST: ≥ 3).")] = 5,
     data_out: Annotated[Path | None, typer.Option(
-        "--data-out", help="Also write the plotted table (.csv/.parquet): what the figure shows, nothing more.")] = None,
+        "--data-out", help="Also write the plotted table (.csv/.parquet/.xlsx): what the figure shows, nothing more.")] = None,
     note: Annotated[str | None, typer.Option(
         "--note", help="Extra caption line (data source, run). Added automatically for the demo extract.")] = None,
 ) -> None:
@@ -140,7 +140,7 @@ def map_(
     matrix_file: Annotated[Path | None, typer.Option(
         "--matrix-file", help="Travel-time matrix (long parquet/csv). Default: the shipped matrix.")] = None,
     data_out: Annotated[Path | None, typer.Option(
-        "--data-out", help="Also write the coloured values (.csv/.parquet).")] = None,
+        "--data-out", help="Also write the coloured values (.csv/.parquet/.xlsx).")] = None,
 ) -> None:
     """Map the travel-time matrix: a choropleth from one municipality (--from) or the heatmap (--matrix)."""
     from pendling.report import maps

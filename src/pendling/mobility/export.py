@@ -1,9 +1,9 @@
 """Write a mobility run to disk: results, attrition beside them, and the method notes.
 
 ``results.parquet`` → ``results.parquet``, ``results.attrition.parquet``, ``results.method.csv``;
-``.csv`` likewise; ``.xlsx`` → one workbook with sheets 'results', 'attrition' and 'method' (via
-:func:`pendling.report.excel.write_results_xlsx`, which re-checks disclosure before writing).
-All writes are atomic (:mod:`pendling.io`) and byte-identical on rerun.
+``.csv`` likewise (through :func:`pendling.io.write_table`); ``.xlsx`` → one workbook with sheets
+'results', 'attrition' and 'method' (via :func:`pendling.report.excel.write_results_xlsx`, which
+re-checks disclosure before writing). All writes are atomic and byte-identical on rerun.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pendling import io
-from pendling.errors import InputError
 from pendling.mobility.api import MobilityResult
 from pendling.mobility.disclosure import DEFAULT_MIN_N
 
-SUFFIXES = (".parquet", ".csv", ".xlsx")
+SUFFIXES = io.TABLE_SUFFIXES
 
 
 def beside(path: Path, part: str, suffix: str | None = None) -> Path:
@@ -29,20 +28,16 @@ def write_results(result: MobilityResult, out: str | Path, *, source: str | None
     ``source`` (e.g. the panel path) is recorded on the Excel method sheet.
     """
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise InputError(f"unsupported output format {suffix or '(none)'!r}", file=out,
-                         hint="end the file name in .parquet, .csv or .xlsx")
-    if suffix == ".xlsx":
+    if io.table_suffix(out) == ".xlsx":
+        # One workbook rather than three files: the client gets the numbers with their method notes.
         from pendling.report.excel import write_results_xlsx
 
         return [write_results_xlsx(
             result.results, result.attrition, out, notes=result.method,
             min_n=result.min_n or DEFAULT_MIN_N, allow_unsuppressed=result.min_n is None, source=source,
         )]
-    writer = io.write_parquet if suffix == ".parquet" else io.write_csv
     return [
-        writer(result.results, out),
-        writer(result.attrition, beside(out, "attrition")),
+        io.write_table(result.results, out),
+        io.write_table(result.attrition, beside(out, "attrition")),
         io.write_csv(result.method, beside(out, "method", ".csv")),
     ]

@@ -5,6 +5,9 @@ One workbook, three sheets: ``results`` (the cells), ``attrition`` (where the pe
 (fixed document dates; xlsxwriter stores zip entries with a fixed timestamp). A table that fails the
 disclosure check is refused unless ``allow_unsuppressed=True``, and then the method sheet says, in red,
 that the output is UNSUPPRESSED.
+
+:func:`write_table_xlsx` writes any one frame as a single sheet with the same formatting; it is the
+.xlsx writer behind :func:`pendling.io.write_table`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from pendling.io import atomic_path
 DOC_DATE = dt.datetime(2000, 1, 1)
 KEYS = ("year", "flow", "job_group", "region")
 Notes = str | Sequence[str] | Mapping[str, str] | pl.DataFrame | None
+# Excel's sheet limits (the header takes one row); xlsxwriter silently skips cells beyond them.
+MAX_ROWS = 1_048_576 - 1
+MAX_COLUMNS = 16_384
 
 PERCENT_COLUMNS = {
     "mean_rel_change", "ci_low", "ci_high", "ratio_of_means", "ratio_ci_low", "ratio_ci_high",
@@ -105,14 +111,10 @@ def write_results_xlsx(
     text, lines, label → text, or a two-column frame such as ``MobilityResult.method``) go to the method sheet with ``source`` (e.g. the panel path).
     Raises InputError if :func:`disclosure_problems` finds any, unless ``allow_unsuppressed``.
     """
-    import xlsxwriter
-
     from pendling import __version__
     from pendling.mobility.disclosure import disclosure_note
 
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise InputError("an Excel export needs a file name ending in .xlsx", file=path)
+    path = _xlsx_path(path)
     problems = disclosure_problems(results, attrition, min_n=min_n)
     if problems and not allow_unsuppressed:
         raise InputError(
@@ -123,27 +125,84 @@ def write_results_xlsx(
             "allow_unsuppressed=True for internal use only (the workbook is then marked UNSUPPRESSED)",
         )
     unsuppressed = bool(problems)
-    with atomic_path(path, ".xlsx") as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                            "strings_to_urls": False})
-        wb.set_properties({
-            "title": "pendling results" + (" — UNSUPPRESSED" if unsuppressed else ""),
-            "subject": "Relative change in commute time for movers and job changers",
-            "author": "pendling",
-            "comments": f"pendling {__version__}",
-            "created": DOC_DATE,
-        })
+    attrition = attrition if attrition is not None else pl.DataFrame()
+    _check_sheet(results, path)
+    _check_sheet(attrition, path)
+    with atomic_path(path, ".xlsx") as tmp, _workbook(
+        tmp,
+        title="pendling results" + (" — UNSUPPRESSED" if unsuppressed else ""),
+        subject="Relative change in commute time for movers and job changers",
+    ) as wb:
         fmt = _formats(wb)
         _table_sheet(wb, "results", results, fmt, red_tab=unsuppressed)
-        _table_sheet(wb, "attrition", attrition if attrition is not None else pl.DataFrame(), fmt, red_tab=False)
+        _table_sheet(wb, "attrition", attrition, fmt, red_tab=False)
         status = (
             f"UNSUPPRESSED OUTPUT — NOT FOR RELEASE. The disclosure check failed: {'; '.join(problems)}."
             if unsuppressed
             else f"Passed the disclosure check. {disclosure_note(min_n)}."
         )
         _method_sheet(wb, fmt, status, unsuppressed, results, notes, source, __version__)
-        wb.close()
     return path
+
+
+def write_table_xlsx(df: pl.DataFrame, path: str | Path, *, sheet: str = "Sheet1") -> Path:
+    """Write one frame to ``path`` (.xlsx) as a single sheet, atomically and deterministically.
+
+    Same cell formatting as the ``results`` sheet of :func:`write_results_xlsx` (relative changes
+    as percent, minutes and km with one decimal, counts with thousands separators, dates as
+    yyyy-mm-dd); no disclosure check, so it is for tables that are not cell statistics (attrition,
+    plotted data) or stay on the server. Raises InputError if the frame does not fit on a sheet
+    (1,048,575 data rows, 16,384 columns) or holds nested (list/struct) columns.
+    """
+    path = _xlsx_path(path)
+    _check_sheet(df, path)
+    with atomic_path(path, ".xlsx") as tmp, _workbook(tmp, title="pendling table", subject="") as wb:
+        _table_sheet(wb, sheet, df, _formats(wb), red_tab=False)
+    return path
+
+
+def _xlsx_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError("an Excel export needs a file name ending in .xlsx", file=path)
+    return path
+
+
+def _check_sheet(df: pl.DataFrame, path: Path) -> None:
+    # Checked before the workbook opens: xlsxwriter would skip cells beyond the limits without a word.
+    if df.height > MAX_ROWS or df.width > MAX_COLUMNS:
+        raise InputError(
+            f"the table has {df.height:,} rows × {df.width:,} columns; an Excel sheet holds at most "
+            f"{MAX_ROWS:,} rows × {MAX_COLUMNS:,} columns",
+            file=path, hint="write .parquet or .csv instead",
+        )
+    nested = [c for c, t in df.schema.items() if t.is_nested()]
+    if nested:
+        raise InputError("list/struct columns cannot be written to Excel", file=path, column=", ".join(nested),
+                         hint="flatten or drop them first, or write .parquet")
+
+
+def _workbook(tmp: Path, *, title: str, subject: str) -> Any:
+    """An xlsxwriter workbook at ``tmp`` with fixed document properties (byte-identical reruns).
+
+    Use it as a context manager: it is closed (written) when the block ends, also on an error, so
+    no unclosed workbook is left for the destructor to write after :func:`atomic_path` cleaned up.
+    """
+    import xlsxwriter
+
+    from pendling import __version__
+
+    # Text stays text: a DISCO code '0110' must not become the number 110, nor '=…' a formula.
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
+    wb.set_properties({
+        "title": title,
+        "subject": subject,
+        "author": "pendling",
+        "comments": f"pendling {__version__}",
+        "created": DOC_DATE,
+    })
+    return wb
 
 
 def _flag(results: pl.DataFrame) -> pl.Series:
@@ -165,6 +224,8 @@ def _formats(wb: Any) -> dict[str, Any]:
         "key": wb.add_format({"bold": True, "valign": "top"}),
         "alarm": wb.add_format({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"}),
         "title": wb.add_format({"bold": True, "font_size": 14}),
+        "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+        "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
     }
 
 
@@ -173,6 +234,10 @@ def _column_format(name: str, dtype: pl.DataType, fmt: dict[str, Any]) -> Any:
         return fmt["percent"]
     if name == "year" or name.endswith("_code"):
         return fmt["year"]
+    if dtype == pl.Date:
+        return fmt["date"]
+    if dtype == pl.Datetime:
+        return fmt["datetime"]
     if dtype.is_integer():
         return fmt["int"]
     if dtype.is_float():
@@ -187,6 +252,8 @@ def _table_sheet(wb: Any, name: str, df: pl.DataFrame, fmt: dict[str, Any], *, r
     ws.write_row(0, 0, df.columns, fmt["header"])
     for j, col in enumerate(df.columns):
         s = df[col]
+        if isinstance(s.dtype, pl.Datetime) and s.dtype.time_zone:
+            s = s.dt.replace_time_zone(None)  # Excel has no time zones: keep the wall-clock time
         cell = _column_format(col, s.dtype, fmt)
         # Why the conversion: xlsxwriter refuses NaN/inf, and blank is how a suppressed cell should look.
         values = [None if isinstance(v, float) and not math.isfinite(v) else v for v in s.to_list()]
