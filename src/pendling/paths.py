@@ -19,7 +19,7 @@ _WHEEL_DATA = _PKG / "_data"
 
 
 def data_dir() -> Path:
-    """Directory holding the shipped reference data (municipalities, OD matrix, mappings)."""
+    """Directory holding the shipped reference data (municipalities, OD matrix, road graph, mappings)."""
     env = os.environ.get("PENDLING_DATA_DIR")
     if env:
         return Path(env)
@@ -51,6 +51,12 @@ def municipalities_dir() -> Path:
 
 def od_matrix_dir() -> Path:
     return data_dir() / "od_matrix"
+
+
+def roads_dir() -> Path:
+    """The stored national car road graph (contracted; nodes/edges Parquet, graph.json), as written by
+    `pendling roads build` and read by :func:`pendling.routing.load_graph`."""
+    return data_dir() / "roads"
 
 
 def reference_dir() -> Path:

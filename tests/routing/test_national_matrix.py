@@ -71,7 +71,7 @@ def test_provenance_and_attribution():
     assert prov["points"]["set"] == "municipalities:inside" and len(prov["snapping"]["snap_m_by_code"]) == 98
     assert "ODbL" in prov["licence"]
     assert "OpenStreetMap contributors" in (d / "ATTRIBUTION.md").read_text()
-    assert "OpenStreetMap contributors" in (paths.data_dir() / "roads" / "ATTRIBUTION.md").read_text()
+    assert "OpenStreetMap contributors" in (paths.roads_dir() / "ATTRIBUTION.md").read_text()
 
 
 def test_sanity_report(m):

@@ -98,3 +98,32 @@ def test_unreachable_server_is_an_input_error():
 
     with pytest.raises(InputError, match="cannot reach"):
         osrm.osrm_table("http://127.0.0.1:9", np.array([10.0, 10.1]), np.array([56.0, 56.1]), timeout=2)
+
+
+@needs_osrm
+def test_osrm_sub_block_asks_only_the_origins(sindal_osrm, osm_dir, monkeypatch):
+    """origins=/destinations= with the OSRM backend: the full table's cells, with only the origins as sources."""
+    import urllib.parse
+    import urllib.request
+
+    g = routing.build_graph(osm=osm_dir / "sindal.osm", ferries=False)
+    pts = _points(g)
+    full = routing.travel_time_matrix(None, pts, internal="zero", backend="osrm", osrm_url=sindal_osrm)
+    queries: list[str] = []
+    real = urllib.request.urlopen
+
+    def recording(q, *args, **kwargs):
+        queries.append(q)
+        return real(q, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", recording)
+    sub = routing.travel_time_matrix(None, pts, origins=[3, 7], destinations=[0, 7, 11], internal="zero",
+                                     backend="osrm", osrm_url=sindal_osrm)  # fmt: skip
+    expect = full.filter(pl.col("origin").is_in([3, 7]) & pl.col("destination").is_in([0, 7, 11]))
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(sub, expect)
+    (q,) = queries
+    coords = urllib.parse.urlsplit(q).path.rsplit("/", 1)[1].split(";")
+    assert len(coords) == 4  # points 0, 3, 7, 11 only
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(q).query)["sources"] == ["1;2"]

@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def default_graph_dir() -> Path:
-    return paths.data_dir() / "roads"
+    return paths.roads_dir()
 
 
 @app.command("build")

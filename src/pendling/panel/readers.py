@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv as _csv
 import glob as _glob
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ FORMATS: dict[str, str] = {
 # When a directory holds the same extract in several formats, read the first of these only.
 FORMAT_PREFERENCE: tuple[str, ...] = ("parquet", "stata", "sas7bdat", "xport", "csv")
 CHUNK_ROWS = 1_000_000
+# pendling.synth writes these beside its ras<year> files; they describe the extract, they are not one
+SYNTH_MANIFEST = "manifest.json"
+SYNTH_GENERATOR = "pendling.synth"
 REQUIRED_FIELDS: tuple[str, ...] = ("pnr", "home_muni", "work_id", "work_muni", "disco")
 
 Source = str | Path | pl.DataFrame | pl.LazyFrame | Sequence[str | Path]
@@ -60,8 +64,10 @@ def discover(source: str | Path | Sequence[str | Path]) -> tuple[list[Path], lis
     """Expand ``source`` (a file, a directory, a glob, or a list of these) into input files.
 
     A directory is read as one file per year: files with a supported suffix whose name carries a
-    19xx/20xx year (``ras2015.parquet``); other files there (``truth.parquet``, ``manifest.json``) are
-    ignored and reported. If no file name carries a year, every supported file is read. When the same
+    19xx/20xx year (``ras2015.parquet``); other files there are ignored and reported, except the
+    side files of a :mod:`pendling.synth` extract (``truth.parquet``, ``manifest.json``), which are
+    skipped silently when ``manifest.json`` says it was written by pendling.synth (see
+    :func:`synth_side_files`). If no file name carries a year, every supported file is read. When the same
     extract exists in several formats, only the preferred one is read (:data:`FORMAT_PREFERENCE`).
     Returns (files in a stable order, warnings).
     """
@@ -95,8 +101,32 @@ def discover(source: str | Path | Sequence[str | Path]) -> tuple[list[Path], lis
     raise InputError("input not found", file=path, hint="check the path; pass a file, a directory or a glob")
 
 
+def synth_side_files(directory: Path) -> frozenset[str]:
+    """Names of the pendling.synth side files in ``directory`` (empty unless it is a synth extract).
+
+    A directory counts as a synth extract only if its ``manifest.json`` says
+    ``"generator": "pendling.synth"``; the truth file is the one that manifest names. So a
+    ``truth.parquet`` in a real register folder is still reported as an ignored file.
+    """
+    manifest = directory / SYNTH_MANIFEST
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent, unreadable or not JSON: not a synth extract
+        return frozenset()
+    if not isinstance(meta, dict) or meta.get("generator") != SYNTH_GENERATOR:
+        return frozenset()
+    truth = meta.get("truth")
+    names = {SYNTH_MANIFEST}
+    if isinstance(truth, dict) and isinstance(truth.get("file"), str):
+        names.add(truth["file"])
+    return frozenset(names)
+
+
 def _discover_dir(path: Path) -> tuple[list[Path], list[str]]:
-    supported = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+    side = synth_side_files(path)
+    supported = sorted(
+        p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FORMATS and p.name not in side
+    )
     warnings: list[str] = []
     # '.ras2015.parquet.<host>-<pid>.<random>.parquet' is an unfinished atomic write (pendling.io),
     # never an extract; other hidden files are not meant to be read either

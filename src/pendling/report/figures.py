@@ -9,15 +9,20 @@ never as 0; the same cells are null in ``FigureResult.data``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from pendling.errors import InputError
 from pendling.report import style
 from pendling.report.style import FigureResult
+
+if TYPE_CHECKING:
+    from pendling.panel import Panel
 
 RESULT_COLUMNS = ("year", "flow", "job_group", "region", "n", "mean_rel_change", "ci_low", "ci_high", "suppressed")
 DEFAULT_GROUPS = ("digital", "office", "physical_social", "all")
@@ -47,6 +52,7 @@ def change_data(
     the x axis.
     """
     _require_columns(results, RESULT_COLUMNS, "results")
+    results = _eager(results)
     if disclosure:
         from pendling.mobility.disclosure import apply_disclosure
 
@@ -130,29 +136,30 @@ def plot_change(
     ax.axhline(0.0, color="#555555", linewidth=0.8, gid="zero")
     for group, part in data.group_by("job_group", maintain_order=True):
         g = str(group[0])
-        x = part["year"].to_numpy()
-        y, lo, hi = (_nan(part[c]) for c in ("mean_rel_change", "ci_low", "ci_high"))
-        ax.plot(x, y, marker="o", markersize=4, color=style.colour(g), label=style.label(g), gid=g,
-                linewidth=2.0 if g == "all" else 1.6, linestyle="--" if g == "all" else "-")
-        band = np.isfinite(lo) & np.isfinite(hi)
-        ax.fill_between(x, lo, hi, where=band, color=style.colour(g), alpha=0.15, linewidth=0, gid=f"{g}_ci")
+        _series_with_band(ax, part["year"].to_numpy(), *(part[c] for c in ("mean_rel_change", "ci_low", "ci_high")),
+                          colour=style.colour(g), label=style.label(g), gid=g,
+                          linewidth=2.0 if g == "all" else 1.6, linestyle="--" if g == "all" else "-")
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.set_ylabel("Mean relative change in commute time")
-    _year_axis(ax, "Year t (change from November t−1 to November t)")
-    ax.set_title(f"{style.FLOW_LABELS.get(flow, flow)} — {style.REGION_LABELS.get(region, region)}", loc="left")
-    ax.legend(frameon=False, fontsize=8, loc="best")
     caption = _caption(
         data,
         "Relative change = (after − before) / before, car travel time between municipalities.",
         min_n,
         note,
     )
-    fig.supxlabel(caption, fontsize=7, x=0.01, ha="left", color="#333333")
-    return FigureResult(fig, data, caption)
+    return _finish(
+        fig,
+        ax,
+        data,
+        title=f"{style.FLOW_LABELS.get(flow, flow)} — {style.REGION_LABELS.get(region, region)}",
+        caption=caption,
+        xlabel="Year t (change from November t−1 to November t)",
+        legend_loc="best",
+    )
 
 
 def distance_by_year(
-    panel: pl.DataFrame,
+    panel: Panel | pl.DataFrame | pl.LazyFrame,
     matrix: pl.DataFrame | None = None,
     *,
     min_n: int = 5,
@@ -160,7 +167,8 @@ def distance_by_year(
 ) -> pl.DataFrame:
     """Mean one-way home–work road distance (km) per year over employed person-years.
 
-    ``panel`` is the canonical person-year frame (``year``, ``home_muni``, ``work_muni``); each row's
+    ``panel`` is a :class:`pendling.panel.Panel` (as :func:`pendling.load_panel` returns) or its
+    canonical person-year frame, eager or lazy (``year``, ``home_muni``, ``work_muni``); each row's
     distance is the matrix ``km`` for (home_muni → work_muni), the diagonal being the
     within-municipality distance, so the level is comparable with DST's AFSTB4 (residence based,
     shortest road km). ``region`` ('all'|'hovedstaden'|'rest') selects by home municipality.
@@ -178,7 +186,8 @@ def distance_by_year(
         raise InputError(
             f"unknown region {region!r}", column="region", values=[region], hint="use all, hovedstaden or rest"
         )
-    _require_columns(panel, ("year", "home_muni", "work_muni"), "panel")
+    rows_in = _person_years(panel)
+    _require_columns(rows_in, ("year", "home_muni", "work_muni"), "panel")
     if matrix is None:
         from pendling.odmatrix import load_matrix
 
@@ -190,7 +199,7 @@ def distance_by_year(
         pl.col("km").cast(pl.Float64),
     )
     rows = (
-        panel.lazy()
+        rows_in.lazy()
         .select(pl.col("year").cast(pl.Int16), pl.col("home_muni").cast(pl.Int16), pl.col("work_muni").cast(pl.Int16))
         .join(km, on=["home_muni", "work_muni"], how="left")
         .with_columns(
@@ -208,17 +217,19 @@ def distance_by_year(
             hint="use a matrix covering all 98 municipalities (the shipped one does)",
         )
     z = 1.959963984540054  # standard normal 97.5 % quantile
-    stats = [pl.len().cast(pl.Int64).alias("n"), pl.col("km").mean().alias("mean_km"), pl.col("km").std(ddof=1).alias("sd")]
-    cells = pl.concat(
-        [
-            rows.group_by("year").agg(stats).with_columns(region=pl.lit("all")),
-            rows.group_by("year", pl.col("part").alias("region")).agg(stats),
-        ],
-        how="diagonal",
+    # Person-years per (year, part, home, work) are exact counts whatever the thread order; the km
+    # sums are then taken in one fixed order (_km_moments), so a rerun gives the same bits.
+    pairs = (
+        rows.group_by("year", "part", "home_muni", "work_muni")
+        .agg(pl.len().alias("k"), pl.col("km").first())
+        .sort("year", "part", "home_muni", "work_muni")
+        .collect()
     )
+    cells = pl.concat([_km_moments(pairs, ["year"]), _km_moments(pairs, ["year", "part"])], how="diagonal")
     half = z * pl.col("sd") / pl.col("n").cast(pl.Float64).sqrt()
     table = (
-        cells.with_columns(ci_low=pl.col("mean_km") - half, ci_high=pl.col("mean_km") + half)
+        cells.lazy()
+        .with_columns(ci_low=pl.col("mean_km") - half, ci_high=pl.col("mean_km") + half)
         .select(
             "year",
             pl.lit("distance").alias("flow"),
@@ -235,6 +246,31 @@ def distance_by_year(
     )
     safe = apply_disclosure(table, min_n)
     return safe.filter(pl.col("region") == region).select(*DISTANCE_TABLE)
+
+
+def _km_moments(pairs: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``n``, ``mean_km`` and ``sd`` (km, ddof 1; null for n = 1) per group of ``keys``, from
+    (``k`` person-years at ``km``) rows sorted by ``keys``; ``region`` = part, or 'all'.
+
+    Sums run sequentially in row order (numpy.bincount), unlike a parallel group_by whose float
+    sums depend on how rows were split between threads.
+    """
+    g = pairs.select(pl.struct(keys).rle_id()).to_series().to_numpy()
+    k = pairs["k"].cast(pl.Float64).to_numpy()
+    x = pairs["km"].to_numpy()
+    n = np.bincount(g, weights=k)
+    mean = np.bincount(g, weights=k * x) / n
+    ss = np.bincount(g, weights=k * (x - mean[g]) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.where(n > 1, np.sqrt(ss / (n - 1)), np.nan)
+    first = np.flatnonzero(np.r_[True, np.diff(g) != 0])
+    return pairs[first].select(
+        "year",
+        (pl.col("part") if "part" in keys else pl.lit("all")).alias("region"),
+        pl.Series("n", n.round().astype(np.int64)),
+        pl.Series("mean_km", mean),
+        pl.Series("sd", sd).fill_nan(None),
+    )
 
 
 def plot_distance(
@@ -254,6 +290,7 @@ def plot_distance(
     (official DST values) and 'afstb4_estimate' (employment-weighted estimate years).
     """
     _require_columns(distance, DISTANCE_COLUMNS, "distance table")
+    distance = _eager(distance)
     if "region" in distance.columns:
         regions = sorted(distance["region"].unique().drop_nulls().to_list())
         if region not in regions:
@@ -294,10 +331,8 @@ def plot_distance(
     fig = style.new_figure()
     ax = fig.add_subplot()
     x = data["year"].to_numpy()
-    y, lo, hi = (_nan(data[c]) for c in ("mean_km", "ci_low", "ci_high"))
-    ax.plot(x, y, marker="o", markersize=4, color=style.colour("all"), label="pendling: matrix km, employed", gid="pendling")
-    band = np.isfinite(lo) & np.isfinite(hi)
-    ax.fill_between(x, lo, hi, where=band, color=style.colour("all"), alpha=0.15, linewidth=0, gid="pendling_ci")
+    _series_with_band(ax, x, *(data[c] for c in ("mean_km", "ci_low", "ci_high")),
+                      colour=style.colour("all"), label="pendling: matrix km, employed", gid="pendling")
     if ref.height:
         official = data["afstb4_kind"] == "dst_national"
         for gid, mask, text, filled in (
@@ -309,16 +344,48 @@ def plot_distance(
                     markerfacecolor="#D55E00" if filled else "white")
     ax.set_ylabel("Mean one-way home–work distance (km)")
     ax.set_ylim(bottom=0)
-    _year_axis(ax)
-    ax.set_title(f"Commuting distance — {style.REGION_LABELS.get(region, region)}", loc="left")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
     caption = _caption(
         data.filter(pl.col("year").is_in(ours["year"].implode())),
         "Road km of the fastest car route between home and work municipality (diagonal: within-municipality km).",
         min_n,
         note,
     )
-    fig.supxlabel(caption, fontsize=7, x=0.01, ha="left", color="#333333")
+    return _finish(
+        fig,
+        ax,
+        data,
+        title=f"Commuting distance — {style.REGION_LABELS.get(region, region)}",
+        caption=caption,
+        legend_loc="lower right",
+    )
+
+
+def _series_with_band(
+    ax: Axes, x: np.ndarray, y: pl.Series, lo: pl.Series, hi: pl.Series, *, colour: str, label: str, gid: str,
+    **line: object,
+) -> None:
+    """One line of points per year and its shaded 95 % CI (``gid`` and ``gid_ci``); nulls are gaps."""
+    ys, los, his = _nan(y), _nan(lo), _nan(hi)
+    ax.plot(x, ys, marker="o", markersize=4, color=colour, label=label, gid=gid, **line)
+    band = np.isfinite(los) & np.isfinite(his)
+    ax.fill_between(x, los, his, where=band, color=colour, alpha=0.15, linewidth=0, gid=f"{gid}_ci")
+
+
+def _finish(
+    fig: Figure,
+    ax: Axes,
+    data: pl.DataFrame,
+    *,
+    title: str,
+    caption: str,
+    legend_loc: str,
+    xlabel: str = "Year (November)",
+) -> FigureResult:
+    """The parts every year-axis figure shares: year ticks, grid, title, legend and caption."""
+    _year_axis(ax, xlabel)
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8, loc=legend_loc)
+    style.add_caption(fig, caption)
     return FigureResult(fig, data, caption)
 
 
@@ -347,12 +414,41 @@ def _nan(s: pl.Series) -> np.ndarray:
     return s.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def _require_columns(df: pl.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
+def _person_years(panel: object) -> pl.DataFrame | pl.LazyFrame:
+    """The canonical person-year rows of a :class:`~pendling.panel.Panel` or a Polars frame."""
+    from pendling.panel import Panel
+
+    if isinstance(panel, Panel):
+        return panel.frame
+    if isinstance(panel, (pl.DataFrame, pl.LazyFrame)):
+        return panel
+    raise InputError(
+        f"expected a pendling Panel or a Polars DataFrame/LazyFrame of person-years, got {type(panel).__name__}",
+        values=[type(panel).__name__],
+        hint="pass pendling.load_panel(...) or its .frame (columns year, home_muni, work_muni); "
+        "convert a pandas frame with polars.from_pandas first",
+    )
+
+
+def _eager(df: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    # result and distance tables are a few hundred rows: collecting costs nothing
+    return df.collect() if isinstance(df, pl.LazyFrame) else df
+
+
+def _require_columns(df: pl.DataFrame | pl.LazyFrame, columns: Sequence[str], what: str) -> None:
+    """InputError unless ``df`` is a Polars frame with ``columns`` (LazyFrames only where a caller collects)."""
+    if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
+        raise InputError(
+            f"the {what} must be a Polars DataFrame, got {type(df).__name__}",
+            values=[type(df).__name__],
+            hint="pass the table `pendling compute` returns (or read one back with polars.read_parquet)",
+        )
+    names = df.collect_schema().names() if isinstance(df, pl.LazyFrame) else df.columns
+    missing = [c for c in columns if c not in names]
     if missing:
         raise InputError(
             f"the {what} lacks columns needed for this figure",
             column=", ".join(missing),
-            values=df.columns,
+            values=names,
             hint="use a results table written by `pendling compute` (or a distance table from `pendling plot --data-out`)",
         )

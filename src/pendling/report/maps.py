@@ -125,7 +125,7 @@ def travel_time_map(
         f"own municipality = within-municipality time.\n"
         "© OpenStreetMap contributors (ODbL); boundaries: DAGI 1:500 000, SDFI. Projection EPSG:25832."
     )
-    fig.supxlabel(caption, fontsize=7, x=0.01, ha="left", color="#333333")
+    style.add_caption(fig, caption)
     return FigureResult(fig, data, caption)
 
 
@@ -209,7 +209,7 @@ def matrix_heatmap(
         f"Ordered by region (east → west), then municipality code. Range {np.nanmin(values):.0f}–"
         f"{np.nanmax(values):.0f} {'minutes' if value == 'minutes' else value}; diagonal = within-municipality time."
     )
-    fig.supxlabel(caption, fontsize=7, x=0.01, ha="left", color="#333333")
+    style.add_caption(fig, caption)
     return FigureResult(fig, data, caption)
 
 

@@ -4,7 +4,7 @@ Small typed surface, heavy work hidden (r5py style)::
 
     from pendling import routing
     g = routing.build_graph(osm="area.osm.pbf")            # or tiles="…/tiles"
-    routing.save_graph(g, "data/roads")
+    routing.save_graph(g, paths.roads_dir())             # data/roads
     pts = routing.municipality_points("inside")           # code, lon, lat, area_km2
     m = routing.travel_time_matrix(g, pts)               # origin, destination, minutes, km, …
 

@@ -35,6 +35,7 @@ because relative change needs positive times).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -100,13 +101,20 @@ def snap_points(graph: RoadGraph, points: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def route_nodes(graph: RoadGraph, origins: np.ndarray, destinations: np.ndarray) -> dict[str, np.ndarray]:
+def route_nodes(
+    graph: RoadGraph, origins: np.ndarray, destinations: np.ndarray, *, keep: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Fastest routes between graph nodes: arrays (len(origins) × len(destinations)) of
     ``minutes``, ``km`` (road km of the fastest route) and ``ferry_minutes``; unreachable → NaN.
+
+    Dijkstra runs once per distinct origin node. ``keep``: further nodes that degree-2 contraction
+    must not remove; a sub-block routed with the full point set's nodes kept gives bit for bit the
+    values of the full matrix (contraction changes the order in which edge minutes are summed).
     """
     origins = np.asarray(origins, dtype=np.int64)
     destinations = np.asarray(destinations, dtype=np.int64)
-    protected = np.unique(np.concatenate([origins, destinations]))
+    extra = [np.asarray(keep, dtype=np.int64)] if keep is not None else []
+    protected = np.unique(np.concatenate([origins, destinations, *extra]))
     c = contract(graph, protected=protected)
     cid = np.full(graph.n_nodes, -1, dtype=np.int64)
     cid[c.original] = np.arange(c.n_nodes)
@@ -138,6 +146,8 @@ def travel_time_matrix(
     graph: RoadGraph | None,
     points: pl.DataFrame,
     *,
+    origins: Iterable[int] | None = None,
+    destinations: Iterable[int] | None = None,
     internal: Internal = "area",
     profile: CarProfile | None = None,
     backend: Literal["graph", "osrm"] = "graph",
@@ -153,6 +163,13 @@ def travel_time_matrix(
     ``backend='osrm'`` queries an OSRM server's table service at ``osrm_url`` (graph unused).
     ``internal='network'`` needs the graph and polygons whose ``code`` matches the points'
     (``areas``; default: the 98 municipalities), with ``internal_sources`` sources (K) each.
+
+    ``origins`` / ``destinations``: route only these point codes (municipality codes for
+    :func:`municipality_points`); None = every point. Order and repeats do not matter. The result is
+    the full matrix's rows for those pairs, same columns and values, sorted by (origin,
+    destination); Dijkstra runs only from the origins (OSRM: only they are sources), and the
+    within-municipality time is computed only for codes that are both. A code not among the
+    points is an InputError listing it.
     """
     profile = profile or load_profile()
     check_points(points)
@@ -167,53 +184,95 @@ def travel_time_matrix(
             hint="add area_km2 (km²) to the points, or use --internal zero",
         )
     pts = points.sort("code")
+    oi = _positions(pts["code"], origins, "origins")
+    di = _positions(pts["code"], destinations, "destinations")
     if backend == "graph":
         if graph is None:
             raise InputError("the graph backend needs a road graph", hint="build one with `pendling roads build`")
         snapped = snap_points(graph, pts)
         nodes = snapped["node"].to_numpy()
-        res = route_nodes(graph, nodes, nodes)
+        res = route_nodes(graph, nodes[oi], nodes[di], keep=nodes)
+        snap = snapped["snap_m"].to_numpy()
     elif backend == "osrm":
         from pendling.routing.osrm import osrm_table
 
         if not osrm_url:
             raise InputError("the OSRM backend needs --osrm-url", hint="e.g. --osrm-url http://127.0.0.1:5000")
-        res, snap_m = osrm_table(osrm_url, pts["lon"].to_numpy(), pts["lat"].to_numpy())
-        snapped = pts.with_columns(pl.Series("snap_m", snap_m))
+        used = np.union1d(oi, di)  # OSRM snaps each coordinate on its own: asking for fewer changes nothing
+        res, snap_used = osrm_table(
+            osrm_url, pts["lon"].to_numpy()[used], pts["lat"].to_numpy()[used], sources=np.searchsorted(used, oi)
+        )
+        res = {k: v[:, np.searchsorted(used, di)] for k, v in res.items()}
+        snap = np.full(pts.height, np.nan)
+        snap[used] = snap_used
     else:
         raise InputError("unknown backend", values=[backend], hint="use 'graph' or 'osrm'")
-    snap = snapped["snap_m"].to_numpy()
-    access_m = snap[:, None] + snap[None, :]
+    access_m = snap[oi][:, None] + snap[di][None, :]
     minutes = res["minutes"] + access_m / 1000.0 / profile.access_speed_kmh * 60.0
     km = res["km"] + access_m / 1000.0
     ferry = res["ferry_minutes"]
-    n = pts.height
-    diag = np.arange(n)
-    ferry[diag, diag] = 0.0
+    # within-municipality cells: the points that are both an origin and a destination
+    both = np.intersect1d(oi, di)
+    rows, cols = np.searchsorted(oi, both), np.searchsorted(di, both)
+    ferry[rows, cols] = 0.0
     if internal == "area":
-        im, ik = internal_time(pts["area_km2"], profile)
-    elif internal == "network":
-        net = _network_diagonal(graph, pts, areas, internal_sources)
+        im, ik = internal_time(pts["area_km2"].gather(both), profile)
+    elif internal == "network" and len(both):  # no diagonal cell asked for: nothing to sample
+        net = _network_diagonal(graph, pts[both], areas, internal_sources)
         # Same access legs as an off-diagonal cell from/to this municipality's point, both ends.
-        im = net["minutes"].to_numpy() + 2.0 * snap / 1000.0 / profile.access_speed_kmh * 60.0
-        ik = net["km"].to_numpy() + 2.0 * snap / 1000.0
-        ferry[diag, diag] = net["ferry_minutes"].to_numpy()
+        im = net["minutes"].to_numpy() + 2.0 * snap[both] / 1000.0 / profile.access_speed_kmh * 60.0
+        ik = net["km"].to_numpy() + 2.0 * snap[both] / 1000.0
+        ferry[rows, cols] = net["ferry_minutes"].to_numpy()
     else:
-        im, ik = np.zeros(n), np.zeros(n)
-    minutes[diag, diag] = im
-    km[diag, diag] = ik
+        im, ik = np.zeros(len(both)), np.zeros(len(both))
+    minutes[rows, cols] = im
+    km[rows, cols] = ik
     codes = pts["code"]
+    no, nd = len(oi), len(di)
     return pl.DataFrame(
         {
-            "origin": codes.gather(np.repeat(np.arange(n), n)),
-            "destination": codes.gather(np.tile(np.arange(n), n)),
+            "origin": codes.gather(np.repeat(oi, nd)),
+            "destination": codes.gather(np.tile(di, no)),
             "minutes": minutes.ravel(),
             "km": km.ravel(),
             "ferry_minutes": ferry.ravel(),
-            "snap_m_origin": np.repeat(snap, n),
-            "snap_m_destination": np.tile(snap, n),
+            "snap_m_origin": np.repeat(snap[oi], nd),
+            "snap_m_destination": np.tile(snap[di], no),
         }
     ).with_columns(pl.col("minutes", "km", "ferry_minutes").fill_nan(None))
+
+
+def _positions(codes: pl.Series, wanted: Iterable[int] | None, what: str) -> np.ndarray:
+    """Row positions (ascending, no repeats) of the requested codes in the code-sorted points; None → all."""
+    if wanted is None:
+        return np.arange(codes.len())
+    if isinstance(wanted, (str, bytes, int, np.integer)):
+        raise InputError(
+            f"{what} must be a sequence of codes, not a single value",
+            column="code",
+            values=[wanted],
+            hint=f"e.g. {what}=[101, 751] (København, Aarhus); None routes every point",
+        )
+    # as text first, so 101, numpy.int16(101) and '0101' (DAGI style) all name municipality 101
+    text = pl.Series(what, [str(v).strip() for v in wanted], dtype=pl.String)
+    if text.len() == 0:
+        raise InputError(f"{what} is empty", column="code", hint=f"give at least one code, or {what}=None for every point")
+    if codes.dtype.is_integer():
+        key, ref = text.cast(pl.Int64, strict=False), codes.cast(pl.Int64)
+    else:
+        key, ref = text, codes.cast(pl.String)
+    found = pl.DataFrame({"key": key}).join(
+        pl.DataFrame({"key": ref, "pos": np.arange(ref.len())}), on="key", how="left", maintain_order="left"
+    )
+    unknown = text.filter(found["pos"].is_null()).unique().sort()
+    if unknown.len():
+        raise InputError(
+            f"{unknown.len()} of the requested {what} are not among the points' codes",
+            column="code",
+            values=unknown.to_list(),
+            hint="use codes from the points' code column (the 98 municipality codes, e.g. 101 København, 751 Aarhus)",
+        )
+    return np.unique(found["pos"].to_numpy())
 
 
 def _network_diagonal(graph: RoadGraph, pts: pl.DataFrame, areas, sources: int) -> pl.DataFrame:

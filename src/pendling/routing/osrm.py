@@ -143,19 +143,29 @@ def serve(base: str | Path, *, startup_timeout: float = 120, max_table_size: int
             proc.stderr.close()
 
 
-def osrm_table(url: str, lon: np.ndarray, lat: np.ndarray, *, timeout: float = 120, block: int = 100) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """All-pairs durations and distances from an OSRM table service.
+def osrm_table(
+    url: str,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    sources: np.ndarray | None = None,
+    timeout: float = 120,
+    block: int = 100,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Durations and distances from an OSRM table service, from ``sources`` to every point.
 
-    Returns ({'minutes', 'km', 'ferry_minutes'} n×n arrays, snap_m per point in metres). OSRM does
-    not report ferry time, so ``ferry_minutes`` is NaN; unreachable pairs are NaN.
+    ``sources``: positions of the points to route from (None = all). Returns ({'minutes', 'km',
+    'ferry_minutes'} arrays of len(sources) × n points, snap_m per point in metres). OSRM does not
+    report ferry time, so ``ferry_minutes`` is NaN; unreachable pairs are NaN.
     """
     n = len(lon)
+    src_pos = np.arange(n) if sources is None else np.asarray(sources, dtype=np.int64)
     coords = ";".join(f"{x:.7f},{y:.7f}" for x, y in zip(lon, lat, strict=True))
-    minutes = np.full((n, n), np.nan)
-    km = np.full((n, n), np.nan)
+    minutes = np.full((len(src_pos), n), np.nan)
+    km = np.full((len(src_pos), n), np.nan)
     snap = np.full(n, np.nan)
-    for s0 in range(0, n, block):
-        src = ";".join(str(i) for i in range(s0, min(n, s0 + block)))
+    for s0 in range(0, len(src_pos), block):
+        src = ";".join(str(i) for i in src_pos[s0 : s0 + block])
         q = f"{url.rstrip('/')}/table/v1/driving/{coords}?annotations=duration,distance&sources={src}"
         try:
             with urllib.request.urlopen(q, timeout=timeout) as resp:
@@ -171,7 +181,7 @@ def osrm_table(url: str, lon: np.ndarray, lat: np.ndarray, *, timeout: float = 1
         minutes[s0 : s0 + len(dur)] = dur / 60.0
         km[s0 : s0 + len(dist)] = dist / 1000.0
         snap[:] = [w.get("distance", 0.0) for w in body["destinations"]]
-    return {"minutes": minutes, "km": km, "ferry_minutes": np.full((n, n), np.nan)}, snap
+    return {"minutes": minutes, "km": km, "ferry_minutes": np.full((len(src_pos), n), np.nan)}, snap
 
 
 def osm_to_pbf(src: str | Path, dst: str | Path) -> Path:
