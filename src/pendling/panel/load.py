@@ -39,6 +39,7 @@ from pendling.panel.validate import (
     flag_counts,
     parse_input,
     raise_bad_values,
+    sort_person_year,
     year_gap_warnings,
 )
 
@@ -138,6 +139,7 @@ def load_panel(
     if strict:
         raise_bad_values(parsed, rows)
 
+    sort_person_year(rows)  # in place: never an unsorted and a sorted copy of all rows at once
     rows = assign_buckets(rows, rules=rules, mapping=mapping, years=wanted, on_duplicate=dup_mode)
     if dup_mode == "error":
         err = duplicate_error(rows, parsed)
@@ -188,9 +190,11 @@ def load_panel(
 
 def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
     """Read and convert one input; on a data error retry its slower fallback reader if it has one."""
+    # one chunk per input: eager operations on the concatenated table otherwise rechunk the whole of
+    # it at once, which doubled load_panel's peak memory at national scale
     parsed = parse_input(raw, index)
     try:
-        return parsed, parsed.lazy.collect()
+        return parsed, parsed.lazy.collect().rechunk()
     except pl.exceptions.PolarsError as exc:
         if raw.fallback is None:
             raise InputError(
@@ -199,7 +203,7 @@ def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
                 hint="check that the file is complete and really in this format",
             ) from None
     parsed = parse_input(raw.fallback(), index)
-    return parsed, parsed.lazy.collect()
+    return parsed, parsed.lazy.collect().rechunk()
 
 
 def _check_years(years: Iterable[int] | None) -> set[int] | None:

@@ -57,23 +57,12 @@ def change_data(
         from pendling.mobility.disclosure import apply_disclosure
 
         results = apply_disclosure(results, min_n)
-    flows = sorted(results["flow"].unique().drop_nulls().to_list())
-    if flow not in flows:
-        raise InputError(
-            f"the results have no rows for flow {flow!r}",
-            column="flow",
-            values=flows,
-            hint="choose a flow the results contain (movers or job_changers)",
-        )
+    _require_value(results, "flow", flow, "the results", "choose a flow the results contain (movers or job_changers)")
     of_flow = results.filter(pl.col("flow") == flow)
-    regions = sorted(of_flow["region"].unique().drop_nulls().to_list())
-    if region not in regions:
-        raise InputError(
-            f"the results have no rows for region {region!r} (flow {flow!r})",
-            column="region",
-            values=regions,
-            hint="pick one of the regions listed, or recompute the results with that region",
-        )
+    _require_value(
+        of_flow, "region", region, f"the results (flow {flow!r})",
+        "pick one of the regions listed, or recompute the results with that region",
+    )
     present = set(of_flow["job_group"].unique().drop_nulls().to_list())
     groups = [g for g in (job_groups or DEFAULT_GROUPS) if g in present]
     if not groups:
@@ -292,14 +281,7 @@ def plot_distance(
     _require_columns(distance, DISTANCE_COLUMNS, "distance table")
     distance = _eager(distance)
     if "region" in distance.columns:
-        regions = sorted(distance["region"].unique().drop_nulls().to_list())
-        if region not in regions:
-            raise InputError(
-                f"the distance table has no rows for region {region!r}",
-                column="region",
-                values=regions,
-                hint="pick one of the regions listed",
-            )
+        _require_value(distance, "region", region, "the distance table", "pick one of the regions listed")
         distance = distance.filter(pl.col("region") == region)
     ours = distance.select(
         pl.col("year").cast(pl.Int16),
@@ -433,6 +415,15 @@ def _person_years(panel: object) -> pl.DataFrame | pl.LazyFrame:
 def _eager(df: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     # result and distance tables are a few hundred rows: collecting costs nothing
     return df.collect() if isinstance(df, pl.LazyFrame) else df
+
+
+def _require_value(df: pl.DataFrame, column: str, value: object, what: str, hint: str) -> None:
+    """InputError listing the values present unless ``value`` occurs in ``df[column]``."""
+    present = sorted(df[column].unique().drop_nulls().to_list())
+    if value not in present:
+        raise InputError(
+            f"no rows for {column} {value!r} in {what}", column=column, values=present, hint=hint
+        )
 
 
 def _require_columns(df: pl.DataFrame | pl.LazyFrame, columns: Sequence[str], what: str) -> None:
