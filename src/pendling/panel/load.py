@@ -130,7 +130,9 @@ def load_panel(
     for i, raw in enumerate(inputs):
         p, df = _collect(raw, i)
         parsed.append(p)
-        frames.append(df)
+        # one chunk per input: eager operations on the concatenated table otherwise rechunk the whole
+        # of it at once, which doubled load_panel's peak memory at national scale
+        frames.append(df.rechunk())
         if df.height == 0:
             warnings.append(f"{raw.label}: no rows")
     rows = pl.concat(frames, how="vertical")
@@ -190,11 +192,9 @@ def load_panel(
 
 def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
     """Read and convert one input; on a data error retry its slower fallback reader if it has one."""
-    # one chunk per input: eager operations on the concatenated table otherwise rechunk the whole of
-    # it at once, which doubled load_panel's peak memory at national scale
     parsed = parse_input(raw, index)
     try:
-        return parsed, parsed.lazy.collect().rechunk()
+        return parsed, parsed.lazy.collect()
     except pl.exceptions.PolarsError as exc:
         if raw.fallback is None:
             raise InputError(
@@ -203,7 +203,7 @@ def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
                 hint="check that the file is complete and really in this format",
             ) from None
     parsed = parse_input(raw.fallback(), index)
-    return parsed, parsed.lazy.collect().rechunk()
+    return parsed, parsed.lazy.collect()
 
 
 def _check_years(years: Iterable[int] | None) -> set[int] | None:

@@ -362,8 +362,8 @@ def duplicate_error(frame: pl.DataFrame, parsed: list[ParsedInput]) -> InputErro
 
 
 def canonical_rows(frame: pl.DataFrame, rules: CodeRules) -> pl.DataFrame:
-    """Kept rows in canonical names and types, aliases applied; ``frame`` comes sorted by (pnr, year)
-    from :func:`assign_buckets`, and filtering keeps that order."""
+    """Kept rows in canonical names and types, aliases applied; ``frame`` is sorted by (pnr, year)
+    (:func:`sort_person_year`), and filtering keeps that order."""
     alias = rules.alias
     # lazily, so the filter copies only the canonical columns, not the whole working table
     out = frame.lazy().filter(pl.col("bucket").is_in(KEPT_BUCKETS)).select(
