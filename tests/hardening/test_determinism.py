@@ -56,5 +56,5 @@ def test_panel_export_twice_gives_identical_bytes(extract: Path, tmp_path: Path)
         assert result.exit_code == 0, result.output
         digests.append(_digests(out.parent))
     assert digests[0] == digests[1]
-    assert set(digests[0]) == {"canonical.parquet", "canonical_attrition.csv", "canonical_flags.csv",
-                               "canonical_panel.json"}
+    assert set(digests[0]) == {"canonical.parquet", "canonical.attrition.csv", "canonical.flags.csv",
+                               "canonical.panel.json"}

@@ -96,11 +96,11 @@ def test_cli_export_writes_table_and_side_files_deterministically(tmp_path: Path
     groups = dict(zip(table["pnr"].to_list(), table["job_group"].to_list(), strict=False))
     assert groups[2] in ("office", "digital") and groups[4] == "physical_social" and groups[5] == "unclassified"
 
-    att = pl.read_csv(tmp_path / "out" / "canonical_attrition.csv")
+    att = pl.read_csv(tmp_path / "out" / "canonical.attrition.csv")
     assert att["n"].sum() == extract().height
-    summary = json.loads((tmp_path / "out" / "canonical_panel.json").read_text())
+    summary = json.loads((tmp_path / "out" / "canonical.panel.json").read_text())
     assert summary["rows_read"] == 30 and summary["rows_written"] == 21
-    assert (tmp_path / "out" / "canonical_flags.csv").is_file()
+    assert (tmp_path / "out" / "canonical.flags.csv").is_file()
 
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
     again = runner.invoke(app, ["panel", "export", str(src), "--out", str(out)])

@@ -178,7 +178,7 @@ def test_years_filter_counts_rows_and_skips_files(tmp_path: Path) -> None:
     assert [Path(s).name for s in only.sources] == ["ras2016.parquet"]
     assert any("ras2015.parquet" in w for w in only.warnings)
     assert_attrition_complete(only, 1)
-    with pytest.raises(InputError, match="no input file is left"):
+    with pytest.raises(InputError, match="no input file is named for the years asked for"):
         load_panel(tmp_path, years=[2030])
     with pytest.raises(InputError, match="whole years"):
         load_panel(df, years=["2015"])  # type: ignore[list-item]

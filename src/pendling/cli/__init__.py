@@ -23,6 +23,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+def _version(value: bool) -> None:
+    if value:
+        from pendling import __version__
+
+        print(f"pendling {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_version,
+                                 is_eager=True),
+) -> None:
+    """Commute-time mobility engine for Danish register data."""
+
+
 app.add_typer(_geo.app, name="geo", help="The 98 municipalities: list and rebuild from DAGI/DST sources.")
 app.add_typer(_roads.app, name="roads", help="Road graph from OpenStreetMap / vector tiles.")
 app.add_typer(_matrix.app, name="matrix", help="The 98×98 travel-time matrix: build, show, check.")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
@@ -19,14 +21,21 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich import box
 from rich.table import Table
 
 from pendling.errors import PendlingError
 
-# piped or captured output (batch jobs, logs) should not be cut at 80 columns
-_WIDTH = None if sys.stdout.isatty() else 220
-console = Console(width=_WIDTH)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
+
+
+def _width(stream: Any) -> int | None:
+    # piped or captured output (batch jobs, logs) should not be cut at 80 columns, but a width the
+    # user set (COLUMNS) is honoured: rich reads it when width is None
+    return None if stream.isatty() or os.environ.get("COLUMNS") else 220
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,3 +88,87 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
+
+
+def show_path(label: str, paths: list[Path]) -> None:
+    """Print written files the same way in every command: '<label>:' then one absolute path a line."""
+    console.print(f"{label}:")
+    for p in paths:
+        console.print(f"  {escape(str(Path(p).resolve()))}", highlight=False, soft_wrap=True)
+
+
+# Display names of the result cells (the tables themselves keep the lower-case ASCII labels).
+FLOW_NAMES = {"movers": "movers", "job_changers": "job changers"}
+JOB_GROUP_NAMES = {"digital": "digital", "office": "office", "physical_social": "physical/social",
+                   "unclassified": "unclassified", "all": "all"}
+REGION_GROUPS: dict[str, dict[str, str]] = {
+    "Hovedstaden and the rest": {"hovedstaden": "Hovedstaden", "rest": "rest", "all": "all"},
+    "five regions": {"nordjylland": "Nordjylland", "midtjylland": "Midtjylland", "syddanmark": "Syddanmark",
+                     "hovedstaden": "Hovedstaden", "sjaelland": "Sjælland"},
+    "kommunegrupper": {"hovedstadskommuner": "Hovedstadskommuner", "storbykommuner": "Storbykommuner",
+                       "provinsbykommuner": "Provinsbykommuner", "oplandskommuner": "Oplandskommuner",
+                       "landkommuner": "Landkommuner"},
+}
+
+
+def _pct(col: str) -> pl.Expr:
+    # one decimal always, and no '-0.0%': adding 0.0 turns a rounded -0.0 into 0.0
+    v = (pl.col(col) * 100).round(1) + 0.0
+    return pl.when(v.is_null()).then(pl.lit("–")).otherwise(pl.format("{}%", v.cast(pl.String)))
+
+
+def _one_decimal(e: pl.Expr) -> pl.Expr:
+    v = e.round(1) + 0.0
+    return pl.when(v.is_null()).then(pl.lit("–")).otherwise(v.cast(pl.String))
+
+
+def results_display(results: pl.DataFrame) -> pl.DataFrame:
+    """The printed form of a results table: percent with one decimal, mean minutes before → after.
+
+    The same numbers as the table (relative changes there are fractions: 0.811 = 81.1 %); min and
+    max are never computed, so 'minutes' are always means. Suppressed cells read 'suppr.' under n.
+    """
+    region_names = {k: v for names in REGION_GROUPS.values() for k, v in names.items()}
+    return results.select(
+        pl.col("year").cast(pl.String),
+        pl.col("flow").replace(FLOW_NAMES),
+        pl.col("job_group").replace(JOB_GROUP_NAMES).alias("job group"),
+        pl.col("region").replace(region_names),
+        pl.when(pl.col("suppressed")).then(pl.lit("suppr."))
+        .otherwise(pl.col("n").map_elements(lambda v: f"{v:,}", return_dtype=pl.String)).fill_null("–").alias("n"),
+        _pct("mean_rel_change").alias("change"),
+        pl.when(pl.col("ci_low").is_null()).then(pl.lit("–"))
+        .otherwise(pl.format("{} to {}", _pct("ci_low"), _pct("ci_high"))).alias("95% CI"),
+        pl.when(pl.col("mean_minutes_before").is_null()).then(pl.lit("–")).otherwise(
+            pl.format("{} → {}", _one_decimal(pl.col("mean_minutes_before")),
+                      _one_decimal(pl.col("mean_minutes_after")))).alias("minutes"),
+    )
+
+
+def print_results(results: pl.DataFrame, title: str, max_rows: int = 60) -> None:
+    """Print a results table, one table per region grouping (Hovedstaden/rest, five regions,
+    kommunegrupper), so the groupings of ``--by`` are not mixed in one column; narrow enough for
+    100 columns. The results file holds every statistic (ratio of means, medians, shares, …)."""
+    shown = 0
+    for name, labels in REGION_GROUPS.items():
+        part = results.filter(pl.col("region").is_in(list(labels)))
+        if name == "five regions" and not part["region"].is_in(["nordjylland"]).any():
+            continue  # without --by region, 'hovedstaden' is only the Hovedstaden/rest split
+        if part.is_empty() or shown >= max_rows:
+            continue
+        df = results_display(part)
+        table = Table(title=f"{title} — {name}", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                      collapse_padding=True)
+        for col in df.columns:
+            table.add_column(col, justify="right" if col in ("n", "change", "95% CI", "minutes")
+                             else "left", no_wrap=True)
+        for row in df.head(max_rows - shown).iter_rows():
+            table.add_row(*row)
+        console.print(table)
+        if df.height > max_rows - shown:
+            console.print(f"… {df.height - (max_rows - shown)} more rows (--max-rows)")
+        shown += min(df.height, max_rows - shown)
+    console.print("change = mean of the individual relative changes in commute time; minutes = mean commute "
+                  "time before → after (car, minutes); suppr. = suppressed by disclosure control. Every "
+                  "statistic (ratio of means, medians, shares, …) is in the results file.",
+                  highlight=False, soft_wrap=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,8 @@ import polars as pl
 import typer
 from rich.markup import escape
 
-from pendling.cli._common import console, err_console, friendly_errors, print_frame, progress
+from pendling.cli._common import console, err_console, friendly_errors, print_results, progress, show_path
+from pendling.cli._reading import ReadOptions, print_warnings, reading_options
 from pendling.errors import InputError
 
 
@@ -24,68 +26,90 @@ class MoverDefinition(str, Enum):
     municipality = "municipality"
 
 
-def _load_panel(source: Path | None, years: list[int] | None):
-    """The Panel for ``source``, or the built-in synthetic demo extract when it is None."""
-    from pendling.panel import load_panel
-
+def _load_panel(source: Path | None, flow_years: list[int] | None, reading: ReadOptions,
+                step: Callable[[str], None] | None = None):
+    """The Panel for ``source`` (t-1 and t of each flow year), or the built-in synthetic demo extract."""
     if source is None:
         from pendling.synth import demo_extract
 
         source = demo_extract()
         console.print(f"No --panel given: using the built-in [bold]synthetic[/] demo extract in {escape(str(source))}")
-    wanted = None if years is None else sorted({y for t in years for y in (t - 1, t)})
-    return load_panel(source, years=wanted)
+    if flow_years is not None:
+        _check_flow_years(source, flow_years)
+    wanted = None if flow_years is None else sorted({y for t in flow_years for y in (t - 1, t)})
+    return reading.load(source, wanted, step)
 
 
-def _display(results: pl.DataFrame) -> pl.DataFrame:
-    pct = lambda c: pl.when(pl.col(c).is_null()).then(pl.lit("–")).otherwise(  # noqa: E731
-        pl.format("{}%", (pl.col(c) * 100).round(1)))
-    return results.select(
-        "year", "flow", "job_group", "region",
-        pl.col("n"),
-        pct("mean_rel_change").alias("mean change"),
-        pl.when(pl.col("ci_low").is_null()).then(pl.lit("–"))
-        .otherwise(pl.format("{}% to {}%", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)))
-        .alias("95% CI"),
-        pct("ratio_of_means").alias("ratio of means"),
-        pl.col("mean_minutes_before").round(1).alias("min before"),
-        pl.col("mean_minutes_after").round(1).alias("min after"),
-        pl.when(pl.col("suppressed")).then(pl.lit("suppressed")).otherwise(pl.lit("")).alias("note"),
-    )
+def _check_flow_years(source: Path, flow_years: list[int]) -> None:
+    """Fail early, in terms of the flags typed, when the file names show a flow year is not there."""
+    from pendling.panel.columns import year_from_name
+    from pendling.panel.readers import discover
+    from pendling.yearspec import flow_years as possible_years
+    from pendling.yearspec import span
+
+    try:
+        files, _ = discover(source)
+    except InputError:
+        return  # load_panel says what is wrong with the source
+    named = [year_from_name(p) for p in files]
+    if not named or None in named:
+        return  # a stacked file: its years are known only after reading
+    have = sorted(set(named))  # type: ignore[arg-type]
+    bad = [t for t in flow_years if t not in have or t - 1 not in have]
+    if bad:
+        possible = possible_years(have)
+        raise InputError(
+            f"flow year t compares November t-1 with November t; the extract holds {span(have)}, so flow "
+            f"years {span(possible) if possible else '(none)'} can be computed",
+            file=str(source), values=bad,
+            hint=(f"use --years {span(possible)} or --year {possible[-1]}" if possible
+                  else "add the extract of the year before"),
+        )
 
 
 @friendly_errors
+@reading_options
 def compute(
-    year: Annotated[int | None, typer.Option("--year", help="One flow year t (November t-1 → t).")] = None,
-    years: Annotated[str | None, typer.Option("--years", help="Flow years, e.g. 2015-2022 or 2015,2017.")] = None,
+    reading: ReadOptions,
+    year: Annotated[int | None, typer.Option(
+        "--year", metavar="YEAR", help="One flow year t (November t-1 → t). Without --year or --years: every year the data allow.",
+        show_default=False)] = None,
+    years: Annotated[str | None, typer.Option(
+        "--years", metavar="YEARS", help="Flow years, e.g. 2015-2022 or 2015,2017.", show_default=False)] = None,
     panel: Annotated[Path | None, typer.Option(
-        "--panel", help="Register extract (file or folder). Default: the built-in synthetic demo extract.")] = None,
+        "--panel", metavar="PATH", help="Register extract (file or folder). Default: the built-in synthetic demo extract.",
+        show_default=False)] = None,
     matrix: Annotated[Path | None, typer.Option(
-        "--matrix", help="Travel-time matrix (long parquet). Default: the shipped matrix.")] = None,
-    by: Annotated[list[By] | None, typer.Option(
-        "--by", help="Add the five regions and/or the DST kommunegrupper (repeatable).")] = None,
+        "--matrix", metavar="FILE", help="Travel-time matrix (long parquet). Default: the shipped matrix.", show_default=False)] = None,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", metavar="region|kommunegruppe", help="Add the five regions and/or the DST kommunegrupper (repeatable).", show_default=False)] = None,
     min_n: Annotated[int, typer.Option("--min-n", help="Minimum cell size (DST: at least 3).")] = 5,
     no_disclosure: Annotated[bool, typer.Option(
-        "--no-disclosure", help="Write UNSUPPRESSED statistics (never export these from DST servers).")] = False,
+        "--no-disclosure", metavar="", help="Write UNSUPPRESSED statistics (never export these from DST servers).",
+        show_default=False)] = False,
     mover_definition: Annotated[MoverDefinition, typer.Option(
         "--mover-definition", help="'address': any address change (moves inside a municipality have r=0); "
                                    "'municipality': only a change of home municipality.")] = MoverDefinition.address,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="results .parquet, .csv or .xlsx. Default: ./pendling-results/results_<years>.parquet")] = None,
+    out: Annotated[list[Path] | None, typer.Option(
+        "--out", metavar="FILE", help="Results file: .parquet, .csv or .xlsx; repeat for several formats "
+                      "(--out r.parquet --out r.xlsx). Default: results_<years>.parquet in the folder pendling-results/",
+        show_default=False)] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows to print.")] = 60,
     memory_limit: Annotated[str | None, typer.Option(
-        "--memory-limit", help="DuckDB memory limit, e.g. 2GB; beyond it DuckDB spills to disk. Reading the "
-                               "panel (Polars) needs ~0.2 KB per row on top. Default: DuckDB's (80% of RAM).")] = None,
+        "--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB; beyond it DuckDB spills to disk. Reading the "
+                               "panel (Polars) needs ~0.2 KB per row on top. Default: DuckDB's (80% of RAM).",
+        show_default=False)] = None,
     threads: Annotated[int | None, typer.Option(
         "--threads", min=1, help="Threads for DuckDB and Polars (Polars via POLARS_MAX_THREADS, set at "
-                                 "start-up). Default: all cores.")] = None,
+                                 "start-up). Default: all cores.", show_default=False)] = None,
     spill_dir: Annotated[Path | None, typer.Option(
-        "--spill-dir", help="Folder for DuckDB spill files (a private sub-folder is made and removed). "
-                            "Default: the system temp folder (TMPDIR).")] = None,
+        "--spill-dir", metavar="DIR", help="Folder for DuckDB spill files (a private sub-folder is made and removed). "
+                            "Default: the system temp folder (TMPDIR).", show_default=False)] = None,
 ) -> None:
     """Mean relative change in commute time of movers and job-changers by job group × region.
 
-    Writes the results plus the attrition (how every person-year was classified) and method notes.
+    Writes the results plus the attrition (how every person-year was classified) and method notes:
+    beside a .parquet/.csv as <stem>.attrition.<suffix> and <stem>.method.csv, inside an .xlsx as sheets.
     """
     from pendling.io import table_suffix
     from pendling.mobility import export, parse_years, run, years_label
@@ -99,24 +123,38 @@ def compute(
     if year is not None and years is not None:
         raise InputError("give either --year or --years, not both", values=[year, years])
     wanted = parse_years(year if year is not None else years)
-    if out is not None:
-        table_suffix(out)  # an unsupported format fails before any work
+    bad_by = [b for b in by or [] if b not in {e.value for e in By}]
+    if bad_by:  # checked here, not by typer, for an error in pendling's words
+        raise InputError("--by takes region or kommunegruppe (repeat --by for both)", column="--by", values=bad_by)
+    outs = list(out or [])
+    for o in outs:
+        table_suffix(o)  # an unsupported format fails before any work
+    suffixes = [o.suffix.lower() for o in outs]
+    if len(set(suffixes)) < len(suffixes):
+        raise InputError("--out given twice with the same format", values=[str(o) for o in outs],
+                         hint="give each format once, e.g. --out r.parquet --out r.xlsx")
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
-        loaded = _load_panel(panel, wanted)
+        loaded = _load_panel(panel, wanted, reading, lambda msg: bar.update(task, description=msg))
         bar.update(task, advance=1, description="classifying transitions and computing statistics")
-        result = run(loaded, matrix, wanted, by=[b.value for b in by or []], min_n=min_n,
+        result = run(loaded, matrix, wanted, by=list(by or []), min_n=min_n,
                      disclosure=not no_disclosure, mover_definition=mover_definition.value,
                      memory_limit=limits.memory_limit, threads=limits.threads,
-                     temp_directory=limits.temp_directory)
+                     temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups)
         bar.update(task, advance=1, description="writing")
         yrs = sorted(result.results["year"].unique().to_list())
-        target = out or Path("pendling-results") / f"results_{years_label(yrs)}.parquet"
-        written = export.write_results(result, target, source=str(panel) if panel else "built-in synthetic demo")
+        targets = outs or [Path("pendling-results") / f"results_{years_label(yrs)}.parquet"]
+        source = str(panel) if panel else "built-in synthetic demo"
+        written = [p for t in targets for p in export.write_results(result, t, source=source)]
         bar.update(task, advance=1)
 
     title = f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers)"
-    print_frame(_display(result.results), title=title, max_rows=max_rows)
+    print_results(result.results, title=title, max_rows=max_rows)
+    print_warnings(loaded, skip_unopened=True)
+    fallback = result.method.filter(pl.col("key") == "mover_definition_fallback")["value"].to_list()
+    for text in fallback:
+        console.print(f"[bold yellow]warning:[/] {escape(text.removeprefix('WARNING: '))} (also in the method notes)",
+                      highlight=False, soft_wrap=True)
     if no_disclosure:
         err_console.print("[bold yellow]WARNING: --no-disclosure: these results are NOT disclosure-controlled "
                           "and must not leave the research server.[/]")
@@ -124,6 +162,4 @@ def compute(
         n_supp = int(result.results["suppressed"].sum())
         console.print(f"Disclosure control: min n = {min_n}; {n_supp} of {result.results.height} cells suppressed "
                       "(primary + complementary).")
-    console.print("Wrote:")
-    for p in written:
-        console.print(f"  {escape(str(p.resolve()))}")
+    show_path("Wrote", written)

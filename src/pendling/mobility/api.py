@@ -6,7 +6,6 @@ the requested years was classified) and the method notes that go beside exported
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from pendling import yearspec as _yearspec
 from pendling.errors import InputError
 from pendling.mobility import disclosure as _disc
 from pendling.mobility import flows as _flows
@@ -45,19 +45,22 @@ class MobilityResult:
 # inputs
 
 
-def _panel_parts(panel: Any, years: Sequence[int] | None) -> tuple[pl.DataFrame, pl.DataFrame | None, list[str]]:
-    """(canonical frame, panel attrition or None, sources) from a Panel, a frame or a path."""
+def _panel_source(panel: Any, years: Sequence[int] | None) -> tuple[
+        tuple[pl.DataFrame, pl.DataFrame | None, list[str]], dict[str, Any]]:
+    """((canonical frame, panel attrition or None, sources), the Panel's provenance or {}) from a
+    Panel, a frame or a path."""
     if isinstance(panel, (str, Path)):
         from pendling.panel import load_panel  # lazy: the panel package is optional for frame input
 
         wanted = None if years is None else sorted({y for t in years for y in (t - 1, t)})
         panel = load_panel(panel, years=wanted)
     if hasattr(panel, "frame"):
-        return panel.frame, getattr(panel, "attrition", None), list(getattr(panel, "sources", []) or [])
+        return ((panel.frame, getattr(panel, "attrition", None), list(getattr(panel, "sources", []) or [])),
+                dict(getattr(panel, "provenance", None) or {}))
     if isinstance(panel, pl.LazyFrame):
-        return panel.collect(), None, []
+        return (panel.collect(), None, []), {}
     if isinstance(panel, pl.DataFrame):
-        return panel, None, []
+        return (panel, None, []), {}
     raise InputError(
         f"cannot read a panel from a {type(panel).__name__}",
         hint="pass a pendling.panel.Panel, a canonical Polars frame, or the path of a register extract",
@@ -222,24 +225,14 @@ def resolve_municipalities(municipalities: pl.DataFrame | None) -> pl.DataFrame:
 
 def parse_years(text: str | int | Iterable[int] | None) -> list[int] | None:
     """'2021', '2015-2022', '2015,2017', 2021 or [2015, 2016] → sorted list of years; None stays None."""
-    if text is None:
-        return None
-    if isinstance(text, int):
-        return [text]
-    if not isinstance(text, str):
-        return sorted({int(y) for y in text})
-    out: set[int] = set()
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        m = re.fullmatch(r"(\d{4})(?:\s*[-–:]\s*(\d{4}))?", part)
-        if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
-            raise InputError("cannot read years", values=[part], hint="write e.g. 2021, 2015-2022 or 2015,2017")
-        out.update(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
-    return sorted(out)
+    return _yearspec.parse_years(text)
 
 
-def resolve_years(frame: pl.DataFrame | Iterable[int], years: Iterable[int] | int | str | None) -> list[int]:
+def resolve_years(frame: pl.DataFrame | Iterable[int], years: Iterable[int] | int | str | None,
+                  available: Iterable[int] | None = None) -> list[int]:
     """Years t to compute; each needs t and t-1 in the panel (a frame, or the years it holds).
-    None → every year with a previous year."""
+    None → every year with a previous year. ``available``: the years the source holds (a panel
+    loaded for some years only holds those), named in the error."""
     have = set(frame["year"].unique().drop_nulls().to_list() if isinstance(frame, pl.DataFrame) else frame)
     requested = parse_years(years)
     if requested is None:
@@ -250,19 +243,20 @@ def resolve_years(frame: pl.DataFrame | Iterable[int], years: Iterable[int] | in
         return out
     bad = [y for y in requested if y not in have or y - 1 not in have]
     if bad:
+        whole = sorted(set(available) | have) if available is not None else sorted(have)
+        possible = _yearspec.flow_years(whole)
         raise InputError(
-            "flows for year t need the panel to hold years t-1 and t",
-            column="year", values=bad, hint=f"the panel holds {_span(sorted(have))}",
+            f"flow year t compares November t-1 with November t, so it needs both years; the data hold "
+            f"{_span(whole)}",
+            column="year", values=bad,
+            hint=(f"ask for flow years among {_span(possible)}" if possible
+                  else "load at least two consecutive years"),
         )
     return requested
 
 
 def _span(years: Sequence[int]) -> str:
-    if not years:
-        return "no years"
-    if list(years) == list(range(years[0], years[-1] + 1)):
-        return f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
-    return ",".join(map(str, years))
+    return _yearspec.span(years)
 
 
 def years_label(years: Sequence[int]) -> str:
@@ -282,16 +276,16 @@ def _check_definition(mover_definition: str) -> None:
 
 def _prepare(panel: Any, matrix: Any, years: Any, municipalities: Any):
     requested = parse_years(years)
-    frame, panel_attrition, sources = _panel_parts(panel, requested)
+    (frame, panel_attrition, sources), provenance = _panel_source(panel, requested)
     frame = validate_frame(frame)
     rows_per_year = frame.group_by("year").len()
-    yrs = resolve_years(rows_per_year["year"].to_list(), requested)
+    yrs = resolve_years(rows_per_year["year"].to_list(), requested, provenance.get("years_in_source"))
     needed = {y for t in yrs for y in (t - 1, t)}
     if set(rows_per_year["year"].to_list()) - needed:  # the flows pass over every row: drop the rest
         frame = frame.filter(pl.col("year").is_in(sorted(needed)))
     rows_per_year = rows_per_year.filter(pl.col("year").is_in(yrs))
     return (frame, panel_attrition, sources, yrs, resolve_matrix(matrix), resolve_municipalities(municipalities),
-            rows_per_year)
+            rows_per_year, provenance)
 
 
 def _job_group_assigner(mapping: Any):
@@ -361,7 +355,9 @@ def run(
     by_t = _stats.normalize_by(by)
     min_n = _disc.check_min_n(min_n)
     limits = Limits.checked(memory_limit, threads, temp_directory)
-    frame, panel_attrition, sources, yrs, mat, munis, rows_per_year = _prepare(panel, matrix, years, municipalities)
+    frame, panel_attrition, sources, yrs, mat, munis, rows_per_year, provenance = _prepare(
+        panel, matrix, years, municipalities)
+    fallback = mover_fallback(frame, provenance, mover_definition)
     sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
                                               _job_group_assigner(job_group_mapping), limits=limits)
     _check_flow_totals(rows_per_year, counts)
@@ -387,7 +383,7 @@ def run(
         results = results.with_columns(pl.lit(None, dtype=pl.Utf8).alias("suppression"))
         attrition = attrition.with_columns(pl.lit(False).alias("suppressed"))
     method = method_notes(yrs, by_t, min_n if disclosure else None, mover_definition, median_min_n,
-                          matrix, sources)
+                          matrix, sources, fallback=fallback_note(fallback, min_n if disclosure else None))
     return MobilityResult(results, attrition, method, min_n if disclosure else None)
 
 
@@ -466,7 +462,7 @@ def transitions(
     own ``job_group`` at t-1 if it has one, else DISCO-08 at t-1 mapped with ``job_group_mapping``.
     """
     _check_definition(mover_definition)
-    frame, _, _, yrs, mat, munis, _ = _prepare(panel, matrix, years, municipalities)
+    frame, _, _, yrs, mat, munis, _, _ = _prepare(panel, matrix, years, municipalities)
     out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition)
     if "job_group" in frame.columns:
         return out
@@ -493,7 +489,7 @@ def attrition(
     ``disclosure`` small counts are suppressed (:func:`pendling.mobility.disclosure.apply_count_disclosure`).
     """
     _check_definition(mover_definition)
-    frame, panel_attrition, _, yrs, mat, munis, rows_per_year = _prepare(panel, matrix, years, municipalities)
+    frame, panel_attrition, _, yrs, mat, munis, rows_per_year, _ = _prepare(panel, matrix, years, municipalities)
     _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, cells=False)
     _check_flow_totals(rows_per_year, counts)
     out = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
@@ -502,9 +498,46 @@ def attrition(
     return out.with_columns(pl.lit(False).alias("suppressed"))
 
 
+def mover_fallback(frame: pl.DataFrame, provenance: dict[str, Any], mover_definition: str) -> dict[str, int]:
+    """How many person-years fall back from address moves to municipality moves (no ADRESSE_ID).
+
+    ``{'person_years': rows of ``frame``, 'missing': rows without home_addr, 'unreadable': ADRESSE_ID
+    values a lenient load read as missing (all loaded years)}``; empty under the municipality
+    definition, which does not use addresses.
+    """
+    if mover_definition != "address":
+        return {}
+    return {"person_years": frame.height, "missing": frame["home_addr"].null_count(),
+            "unreadable": int((provenance.get("unreadable_values") or {}).get("home_addr", 0))}
+
+
+def fallback_note(fallback: dict[str, int], min_n: int | None) -> str | None:
+    """The method note for :func:`mover_fallback` (None when every person-year has an address).
+
+    With disclosure control, counts below ``min_n`` are given as 'fewer than min_n'.
+    """
+    if not fallback or not fallback["missing"]:
+        return None
+
+    def count(k: int) -> str:
+        return f"fewer than {min_n}" if min_n is not None and 0 < k < min_n else f"{k:,}"
+
+    text = (f"ADRESSE_ID is missing for {count(fallback['missing'])} of {count(fallback['person_years'])} "
+            "person-years: for them a move is a change of home municipality (KOM) only, so moves within a "
+            "municipality are not seen")
+    if fallback["unreadable"]:
+        text += (f"; {count(fallback['unreadable'])} ADRESSE_ID values were not whole numbers and were read as "
+                 "missing by lenient reading (--lenient, strict=False)")
+    return text
+
+
 def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mover_definition: str,
-                 median_min_n: int, matrix: Any, sources: Sequence[str]) -> pl.DataFrame:
-    """Key/value notes describing a run (written beside the results; no timestamps, so reruns match)."""
+                 median_min_n: int, matrix: Any, sources: Sequence[str], *,
+                 fallback: str | None = None) -> pl.DataFrame:
+    """Key/value notes describing a run (written beside the results; no timestamps, so reruns match).
+
+    ``fallback``: the :func:`fallback_note` text, recorded as 'mover_definition_fallback' (a
+    WARNING: the definition of a mover changed for some person-years)."""
     from pendling import __version__
 
     matrix_text = "shipped matrix (pendling.load_matrix())" if matrix is None else (
@@ -519,6 +552,7 @@ def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mov
                        "moves inside a municipality are movers with r = 0",
             "municipality": "municipality: only a change of home municipality (KOM) is a move",
         }[mover_definition]),
+        *([("mover_definition_fallback", f"WARNING: {fallback}")] if fallback else []),
         ("excluded", "same LBNR with another workplace municipality (workplace_relocated), LBNR = 0 in either "
                      "year (fictive_workplace), the same ADRESSE_ID under another home municipality "
                      "(address_conflict), both changed, unknown municipality or travel time: counted in "

@@ -34,6 +34,7 @@ from pendling.panel.validate import (
     OnDuplicate,
     ParsedInput,
     assign_buckets,
+    bad_value_counts,
     canonical_rows,
     duplicate_error,
     flag_counts,
@@ -84,7 +85,7 @@ def load_panel(
     source: Source,
     *,
     column_map: ColumnMap | Mapping[str, Any] | str | Path | None = None,
-    years: Iterable[int] | None = None,
+    years: Iterable[int] | str | int | None = None,
     strict: bool = True,
     on_duplicate: OnDuplicate | None = None,
     jobgroups: pl.DataFrame | str | Path | None = None,
@@ -97,8 +98,9 @@ def load_panel(
     SAS transport (.xpt), Stata (.dta). The year comes from a YEAR/AAR column or the file name.
 
     ``column_map``: TOML path or dict overriding the DST default column names field by field.
-    ``years``: keep only these November reference years; per-year files of other years (by file
-    name) are not opened, other rows are counted as ``excluded_year_out_of_range``.
+    ``years``: keep only these November reference years (2021, [2015, 2016], '2015-2022' or
+    '2015-2018,2020', as on the command line); per-year files of other years (by file name) are not
+    opened, other rows are counted as ``excluded_year_out_of_range``.
     ``strict``: True raises InputError for values that are not whole numbers in number columns (or
     negative in PNR, ADRESSE_ID, LBNR); False treats them as missing and counts them (flag
     ``unparseable_values``).
@@ -124,7 +126,7 @@ def load_panel(
         )
     rules = CodeRules.from_geo()
 
-    inputs, warnings = _open(source, cmap, wanted, step)
+    inputs, warnings, unopened_years = _open(source, cmap, wanted, step)
     step("reading and converting types")
     parsed, frames = [], []
     for i, raw in enumerate(inputs):
@@ -151,6 +153,7 @@ def load_panel(
     attrition = panel_attrition(rows.select("year", "bucket"))
     check_attrition(attrition, rows.height)
     flags = flags_table(flag_counts(rows), attrition["year"].drop_nulls().unique().to_list())
+    unreadable = {} if strict else bad_value_counts(rows)
     frame = canonical_rows(rows, rules)
     n_rows = rows.height
     del rows  # national scale: free the working copy before building the summary
@@ -164,7 +167,15 @@ def load_panel(
             f"DISCO was stored as numbers for {n_numeric:,} kept rows: 3- and 5-digit values were "
             "zero-padded to 4 and 6 digits; better read DISCO as text from the source"
         )
+    warnings.extend(_unreadable_warnings(unreadable, inputs))
     provenance = {
+        "unreadable_values": unreadable,
+        # every year the source holds rows for (files not opened count by their name): messages about
+        # years that are not there can then list what is
+        "years_in_source": sorted(
+            set(unopened_years)
+            | set(attrition.filter(pl.col("n") > 0)["year"].drop_nulls().cast(pl.Int64).to_list())
+        ),
         "column_map": cmap.origin,
         "jobgroups": mapping_origin,
         "strict": strict,
@@ -190,6 +201,33 @@ def load_panel(
     )
 
 
+def _source_names(field_name: str, inputs: list[RawInput]) -> str:
+    """The column name(s) the user's files use for a canonical field, e.g. 'ADRESSE_ID'."""
+    names = sorted({raw.columns[field_name] for raw in inputs if field_name in raw.columns})
+    return "/".join(names) or field_name
+
+
+def _unreadable_warnings(unreadable: Mapping[str, int], inputs: list[RawInput]) -> list[str]:
+    """Warnings for values read as missing with strict=False (--lenient), in the files' column names.
+
+    A missing ADRESSE_ID changes what a mover is (a change of KOM instead of an address change), so
+    that warning says so and gives the count: it must reach the verdict and the method notes.
+    """
+    out = []
+    for name, n in unreadable.items():
+        col = _source_names(name, inputs)
+        if name == "home_addr":
+            out.append(
+                f"{col}: {n:,} values are not whole numbers and were read as missing (lenient reading); "
+                "for these person-years a move is detected only as a change of home municipality (KOM), "
+                "so moves within a municipality are not seen and the mover definition changes"
+            )
+        else:
+            out.append(f"{col}: {n:,} values are not readable and were read as missing (lenient reading); "
+                       "see the attrition table for where these rows went")
+    return out
+
+
 def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
     """Read and convert one input; on a data error retry its slower fallback reader if it has one."""
     parsed = parse_input(raw, index)
@@ -206,7 +244,10 @@ def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
     return parsed, parsed.lazy.collect()
 
 
-def _check_years(years: Iterable[int] | None) -> set[int] | None:
+def _check_years(years: Iterable[int] | str | int | None) -> set[int] | None:
+    from pendling.yearspec import parse_years
+
+    years = parse_years(years)
     if years is None:
         return None
     wanted = set()
@@ -221,31 +262,37 @@ def _check_years(years: Iterable[int] | None) -> set[int] | None:
 
 def _open(
     source: Source, cmap: ColumnMap, wanted: set[int] | None, step: Callable[[str], None]
-) -> tuple[list[RawInput], list[str]]:
+) -> tuple[list[RawInput], list[str], list[int]]:
+    """Opened inputs, warnings, and the years (from file names) of files not opened for ``wanted``."""
     if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
         raw = open_frame(source, cmap)
-        return [raw], list(raw.warnings)
+        return [raw], list(raw.warnings), []
     files, warnings = discover(source)
+    unopened: list[int] = []
     if wanted is not None:
         skipped = [p for p in files if (y := year_from_name(p)) is not None and y not in wanted]
         if skipped:
             warnings.append(
-                "not opened (year in the file name outside years=): " + ", ".join(p.name for p in skipped)
+                "not opened (the year in the file name was not asked for): " + ", ".join(p.name for p in skipped)
             )
         files = [p for p in files if p not in skipped]
+        unopened = sorted({y for p in skipped if (y := year_from_name(p)) is not None})
         if not files:
+            from pendling.yearspec import span
+
             raise InputError(
-                "no input file is left for the years asked for",
+                f"no input file is named for the years asked for ({span(sorted(wanted))}); "
+                f"the file names give {span(unopened)}",
                 file=str(source),
                 values=sorted(wanted),
-                hint="check years= against the years in the file names",
+                hint=f"ask for years among {span(unopened)}",
             )
     inputs = []
     for p in files:
         step(f"opening {p.name}")
         inputs.append(open_input(p, cmap))
         warnings.extend(inputs[-1].warnings)
-    return inputs, warnings
+    return inputs, warnings, unopened
 
 
 def count_steps(source: Source) -> int:
@@ -279,13 +326,14 @@ def attrition(
 
 
 def side_paths(out: str | Path) -> dict[str, Path]:
-    """Where :func:`export_panel` writes: the table, ``<stem>_attrition.csv``, ``_flags.csv``, ``_panel.json``."""
+    """Where :func:`export_panel` writes: the table, ``<stem>.attrition.csv``, ``.flags.csv``, ``.panel.json``
+    (the same ``<stem>.<part>.<suffix>`` scheme as the side files of ``pendling compute``)."""
     out = Path(out)
     return {
         "table": out,
-        "attrition": out.with_name(f"{out.stem}_attrition.csv"),
-        "flags": out.with_name(f"{out.stem}_flags.csv"),
-        "summary": out.with_name(f"{out.stem}_panel.json"),
+        "attrition": out.with_name(f"{out.stem}.attrition.csv"),
+        "flags": out.with_name(f"{out.stem}.flags.csv"),
+        "summary": out.with_name(f"{out.stem}.panel.json"),
     }
 
 

@@ -190,13 +190,14 @@ def raise_bad_values(parsed: list[ParsedInput], frame: pl.DataFrame) -> None:
         else "whole numbers of at least 0" if name in _ID_FIELDS else "whole numbers"
     )
     raise InputError(
-        f"{n:,} value(s) in the {name} column are not {what}",
+        f"{n:,} value(s) in column {source_col} are not {what}",
         file=p.raw.label,
         column=source_col,
         values=examples,
         hint=(
-            "check the column map (is this the right column?) and the file; or load with strict=False "
-            "(--lenient) to treat these values as missing and count them"
+            "check the column map (is this the right column?) and the file; or read leniently "
+            "(--lenient on the command line, strict=False in Python) to treat these values as missing "
+            "and count them"
         ),
     )
 
@@ -419,3 +420,12 @@ def year_gap_warnings(kept_years: Collection[int], requested: Collection[int] | 
         if absent:
             warnings.append(f"years asked for but without rows: {', '.join(map(str, absent))}")
     return warnings
+
+
+def bad_value_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Rows per canonical field whose source value was present but unreadable (read as missing when
+    not strict), e.g. ``{'home_addr': 1200}``; fields without such rows are left out."""
+    counts = frame.select(
+        [((pl.col("_bad") & bit) != 0).sum().cast(pl.Int64).alias(name) for name, bit in _BITS.items()]
+    ).row(0, named=True)
+    return {k: int(v) for k, v in counts.items() if v}

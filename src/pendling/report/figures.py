@@ -171,9 +171,10 @@ def distance_by_year(
     from pendling import geo
     from pendling.mobility.disclosure import apply_disclosure
 
-    if region not in style.REGION_LABELS:
+    if region not in style.DISTANCE_REGIONS:
         raise InputError(
-            f"unknown region {region!r}", column="region", values=[region], hint="use all, hovedstaden or rest"
+            f"the distance figure has no region {region!r}", column="region", values=[region],
+            hint="use all, hovedstaden or rest (the five regions and kommunegrupper are for the change figures)",
         )
     rows_in = _person_years(panel)
     _require_columns(rows_in, ("year", "home_muni", "work_muni"), "panel")
@@ -351,6 +352,14 @@ def _series_with_band(
     ax.plot(x, ys, marker="o", markersize=4, color=colour, label=label, gid=gid, **line)
     band = np.isfinite(los) & np.isfinite(his)
     ax.fill_between(x, los, his, where=band, color=colour, alpha=0.15, linewidth=0, gid=f"{gid}_ci")
+    # a band needs two neighbouring years: a year without a neighbour (one year of results, or next
+    # to a gap) gets its interval as an error bar, so every stated CI is drawn
+    prev = np.concatenate([[False], band[:-1]])
+    nxt = np.concatenate([band[1:], [False]])
+    alone = band & ~prev & ~nxt
+    if alone.any():
+        ax.errorbar(x[alone], ys[alone], yerr=[ys[alone] - los[alone], his[alone] - ys[alone]], fmt="none",
+                    ecolor=colour, elinewidth=1.2, capsize=3, gid=f"{gid}_ci_bar")
 
 
 def _finish(
@@ -364,7 +373,7 @@ def _finish(
     xlabel: str = "Year (November)",
 ) -> FigureResult:
     """The parts every year-axis figure shares: year ticks, grid, title, legend and caption."""
-    _year_axis(ax, xlabel)
+    _year_axis(ax, xlabel, data["year"].drop_nulls().to_list() if "year" in data.columns else ())
     ax.set_title(title, loc="left")
     ax.legend(frameon=False, fontsize=8, loc=legend_loc)
     style.add_caption(fig, caption)
@@ -380,13 +389,17 @@ def _caption(data: pl.DataFrame, method: str, min_n: int, note: str | None = Non
     n_part = "no point shown" if lo is None else f"n per point {lo:,}" + (f"–{hi:,}" if hi != lo else "")
     empty = f"; {n_empty} without observations" if n_empty else ""
     return (
-        f"{method}\nShaded: 95 % confidence interval. {n_part}; cells with n < {min_n} suppressed "
+        f"{method}\nShaded (a bar where a year stands alone): 95 % confidence interval. {n_part}; cells with n < {min_n} suppressed "
         f"(drawn as gaps: {n_hidden}{empty})." + (f"\n{note}" if note else "")
     )
 
 
-def _year_axis(ax: Axes, label: str = "Year (November)") -> None:
+def _year_axis(ax: Axes, label: str = "Year (November)", years: Sequence[int] = ()) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(set(years)) == 1:  # matplotlib would widen a single x to ±100 (1925–2125 for 2025)
+        (y,) = set(years)
+        ax.set_xlim(y - 1, y + 1)
+        ax.set_xticks([y])
     ax.set_xlabel(label)
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
     ax.spines[["top", "right"]].set_visible(False)

@@ -45,7 +45,19 @@ REGION_LABELS: dict[str, str] = {
     "all": "all of Denmark",
     "hovedstaden": "Region Hovedstaden",
     "rest": "outside Region Hovedstaden",
+    # compute(by='region')
+    "nordjylland": "Region Nordjylland",
+    "midtjylland": "Region Midtjylland",
+    "syddanmark": "Region Syddanmark",
+    "sjaelland": "Region Sjælland",
+    # compute(by='kommunegruppe'): DST kommunegrupper v1:2018
+    "hovedstadskommuner": "Hovedstadskommuner",
+    "storbykommuner": "Storbykommuner",
+    "provinsbykommuner": "Provinsbykommuner",
+    "oplandskommuner": "Oplandskommuner",
+    "landkommuner": "Landkommuner",
 }
+DISTANCE_REGIONS = ("all", "hovedstaden", "rest")
 
 FLOW_LABELS: dict[str, str] = {
     "movers": "Movers who kept their workplace",
@@ -60,7 +72,7 @@ _FIRST_LAYOUT: weakref.WeakKeyDictionary[Figure, weakref.WeakKeyDictionary[Axes,
 
 # Fixed so SVG element ids (hashed with this salt) do not change between runs.
 SVG_HASHSALT = "pendling"
-FIGURE_FORMATS = (".png", ".svg")
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
 DPI = 150
 
 
@@ -108,14 +120,14 @@ def add_caption(fig: Figure, caption: str) -> None:
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` atomically as PNG or SVG (by suffix) with fixed metadata: reruns are byte-identical."""
+    """Write ``fig`` atomically as PNG, SVG or PDF (by suffix) with fixed metadata: reruns are byte-identical."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FIGURE_FORMATS:
         raise InputError(
             f"unsupported figure format {suffix or '(none)'!r}",
             file=path,
-            hint="name the output file …png or …svg",
+            hint="name the output file …png, …svg or …pdf",
         )
     with atomic_path(path, suffix) as tmp:
         _render(fig, tmp, suffix[1:])
@@ -123,13 +135,14 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 
 def _render(fig: Figure, target: str | Path | IO[bytes], fmt: str) -> None:
-    """Draw ``fig`` as ``fmt`` ('png' or 'svg') at :data:`DPI` with fixed metadata.
+    """Draw ``fig`` as ``fmt`` ('png', 'svg' or 'pdf') at :data:`DPI` with fixed metadata.
 
     The bytes depend only on the figure and the format, not on how often it was drawn before.
     """
     _reset_layout(fig)
     # Date/Software metadata would embed the run time and matplotlib version; drop both.
-    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    metadata: dict[str, None] = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "Producer": None}}.get(
+        fmt, {"Software": None})
     with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "path"}):
         fig.savefig(target, format=fmt, dpi=DPI, metadata=metadata)
 

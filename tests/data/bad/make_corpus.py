@@ -231,7 +231,7 @@ def cases() -> list[Case]:
              {"ras2015.parquet": lambda: parquet(dst(BASE, KOM=pl.Float64).with_columns(
                  pl.when(pl.col("PNR") == 2).then(101.5).otherwise(pl.col("KOM")).alias("KOM")))},
              ["codes_fractional/ras2015.parquet"],
-             error("1 value(s) in the home_muni column are not whole numbers", "ras2015.parquet", "column: KOM",
+             error("1 value(s) in column KOM are not whole numbers", "ras2015.parquet", "column: KOM",
                    "'101.5'", "--lenient")))
     garbage = csv(DST, [(1, "101", 1001, 9001, "101", "251200"), (2, "KBH", 1002, 9002, "101", "4110"),
                         (3, "751", 1003, 9003, "751", "7112")])
@@ -327,7 +327,7 @@ def cases() -> list[Case]:
     neg = [(1, 101, 1001, 9001, 101, "251200"), (-7, 147, 1002, 9002, 101, "4110"), (3, 751, 1003, 9003, 751, "7112")]
     add(Case("negative_pnr", "panel", "a negative PNR (a missing-value code in some exports)",
              {"ras2015.parquet": lambda: parquet(dst(neg))}, ["negative_pnr/ras2015.parquet"],
-             error("1 value(s) in the pnr column are not whole numbers of at least 0", "ras2015.parquet",
+             error("1 value(s) in column PNR are not whole numbers of at least 0", "ras2015.parquet",
                    "column: PNR", "'-7'", "--lenient")))
     add(Case("negative_pnr_lenient", "panel", "the same with strict=False: missing PNR, counted",
              {}, ["negative_pnr/ras2015.parquet"],
@@ -559,7 +559,7 @@ def cases() -> list[Case]:
              options={"years": "2016", "disclosure": False}))
     add(Case("year_with_no_rows_compute", "compute", "flows for 2017 when 2016 has no rows",
              {}, ["year_with_no_rows"],
-             error("flows for year t need the panel to hold years t-1 and t", "[2017]", "the panel holds 2017"),
+             error("so it needs both years", "[2017]", "the data hold 2015,2017", "load at least two consecutive years"),
              options={"years": "2017"}))
     add(Case("single_year_compute", "compute", "one year only: no flows can be formed",
              {}, ["renamed_column_komarb"],
