@@ -94,7 +94,7 @@ def test_default_output_location(extract, tmp_path, monkeypatch):
     [
         (["--year", "2021", "--years", "2020-2021"], "either --year or --years"),
         (["--year", "2021", "--min-n", "2"], "at least 3"),
-        (["--year", "2019"], "t-1 and t"),
+        (["--year", "2019"], "the extract holds 2019-2021, so flow years 2020-2021"),
         (["--years", "20x1"], "cannot read years"),
         (["--year", "2021", "--out", "r.json"], "unsupported output format"),
     ],

@@ -121,7 +121,7 @@ def test_home_without_region_is_counted(panel, matrix, municipalities):
 
 
 def test_years_need_a_previous_year(panel, matrix, municipalities):
-    with pytest.raises(InputError, match="t-1 and t"):
+    with pytest.raises(InputError, match="the data hold 2020-2021(.|\n)*ask for flow years among 2021"):
         mob.transitions(panel, matrix, 2020, municipalities=municipalities)
     with pytest.raises(InputError):
         mob.transitions(panel.filter(pl.col("year") == 2021), matrix, municipalities=municipalities)

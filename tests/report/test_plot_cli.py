@@ -75,7 +75,7 @@ def test_plot_from_panel_equals_compute(tmp_path: Path, toy_matrix: pl.DataFrame
     from pendling.mobility import compute
 
     frame = _panel_frame()
-    monkeypatch.setattr(cli_plot, "_panel", lambda source: frame)
+    monkeypatch.setattr(cli_plot, "_panel", lambda source, reading: frame)
     mpath = tmp_path / "m.parquet"
     toy_matrix.write_parquet(mpath)
     data = tmp_path / "d.parquet"
@@ -100,7 +100,7 @@ def test_plot_distance_from_panel_and_back(tmp_path: Path, toy_matrix: pl.DataFr
     import pendling.cli.plot as cli_plot
 
     frame = _panel_frame()
-    monkeypatch.setattr(cli_plot, "_panel", lambda source: frame)
+    monkeypatch.setattr(cli_plot, "_panel", lambda source, reading: frame)
     mpath = tmp_path / "m.parquet"
     toy_matrix.write_parquet(mpath)
     table = tmp_path / "distance.csv"

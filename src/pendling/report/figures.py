@@ -358,8 +358,7 @@ def _series_with_band(
     nxt = np.concatenate([band[1:], [False]])
     alone = band & ~prev & ~nxt
     if alone.any():
-        ax.errorbar(x[alone], ys[alone], yerr=[ys[alone] - los[alone], his[alone] - ys[alone]], fmt="none",
-                    ecolor=colour, elinewidth=1.2, capsize=3, gid=f"{gid}_ci_bar")
+        ax.vlines(x[alone], los[alone], his[alone], colors=colour, linewidth=1.2, gid=f"{gid}_ci_bar")
 
 
 def _finish(

@@ -237,7 +237,7 @@ def cases() -> list[Case]:
                         (3, "751", 1003, 9003, "751", "7112")])
     add(Case("codes_text_garbage", "panel", "a home code 'KBH' in a number column",
              {"ras2015.csv": garbage}, ["codes_text_garbage/ras2015.csv"],
-             error("home_muni column are not whole numbers", "ras2015.csv", "column: KOM", "'KBH'", "--lenient")))
+             error("column KOM are not whole numbers", "ras2015.csv", "column: KOM", "'KBH'", "--lenient")))
     add(Case("codes_text_garbage_lenient", "panel", "the same with strict=False: missing home, counted",
              {}, ["codes_text_garbage/ras2015.csv"],
              attrition(3, flags={"unparseable_values": 1},
@@ -335,22 +335,22 @@ def cases() -> list[Case]:
              options={"strict": False}))
     add(Case("negative_lbnr", "panel", "LBNR -1 in a CSV",
              {"ras2015.csv": csv(DST, [(1, 101, 1001, -1, 101, "251200")])}, ["negative_lbnr/ras2015.csv"],
-             error("work_id column are not whole numbers of at least 0", "ras2015.csv", "column: LBNR", "'-1'")))
+             error("column LBNR are not whole numbers of at least 0", "ras2015.csv", "column: LBNR", "'-1'")))
     add(Case("huge_pnr_uint64", "panel", "PNR beyond the Int64 range (unsigned 64-bit)",
              {"ras2015.parquet": lambda: parquet(dst(BASE).with_columns(
                  (pl.col("PNR").cast(pl.UInt64) + (2**63 + 4)).alias("PNR")))},
              ["huge_pnr_uint64/ras2015.parquet"],
-             error("3 value(s) in the pnr column", "column: PNR", "'9223372036854775813'", "ras2015.parquet")))
+             error("3 value(s) in column PNR", "column: PNR", "'9223372036854775813'", "ras2015.parquet")))
     add(Case("huge_pnr_float", "panel", "PNR as a float above 2^53: no longer exact",
              {"ras2015.parquet": lambda: parquet(dst(BASE[:1]).with_columns(pl.lit(1e17).alias("PNR")))},
              ["huge_pnr_float/ras2015.parquet"],
-             error("pnr column are not whole numbers", "column: PNR", "'1e+17'")))
+             error("column PNR are not whole numbers", "column: PNR", "'1e+17'")))
     add(Case("large_ids_ok", "panel", "large but valid ids (10-digit PNR, 2^62 ADRESSE_ID) are kept",
              {"ras2015.parquet": lambda: parquet(dst([(9_999_999_999, 101, 2**62, 99_999_999, 101, "251200")]))},
              ["large_ids_ok/ras2015.parquet"], attrition(1, panel={"2015": {"kept": 1}})))
     add(Case("year_two_digits", "panel", "AAR written as 15 instead of 2015",
              {"ras.csv": csv(("AAR", *DST), [(15, *BASE[0])])}, ["year_two_digits/ras.csv"],
-             error("year column are not years between 1900 and 2100", "column: AAR", "'15'", "ras.csv")))
+             error("column AAR are not years between 1900 and 2100", "column: AAR", "'15'", "ras.csv")))
     add(Case("year_missing_in_rows", "panel", "AAR empty in one row of a stacked file",
              {"ras.csv": csv(("AAR", *DST), [(2015, *BASE[0]), (None, *BASE[1]), (2016, *BASE[2])])},
              ["year_missing_in_rows/ras.csv"],
@@ -405,7 +405,7 @@ def cases() -> list[Case]:
              {"ras2015.parquet": lambda: parquet(dst(BASE[:1]).with_columns(
                  pl.lit(2512.5).alias("DISCO08_ALLE_INDK_13")))},
              ["disco_fractional/ras2015.parquet"],
-             error("disco column are not whole numbers", "column: DISCO08_ALLE_INDK_13", "'2512.5'")))
+             error("column DISCO08_ALLE_INDK_13 are not whole numbers", "column: DISCO08_ALLE_INDK_13", "'2512.5'")))
     add(Case("lbnr0_everywhere_panel", "panel", "LBNR 0 (unknown workplace) for everyone",
              {"ras2015.parquet": lambda: parquet(dst([(p, h, a, 0, w, d) for p, h, a, _, w, d in BASE]))},
              ["lbnr0_everywhere_panel/ras2015.parquet"],
