@@ -198,10 +198,21 @@ def lookup(df: pl.DataFrame, origin: int, destination: int) -> dict[str, float]:
     """One pair as a dict (minutes, km, and any extra columns); InputError if the pair is absent."""
     row = df.filter((pl.col("origin") == origin) & (pl.col("destination") == destination))
     if row.height == 0:
+        from pendling.geo import code_aliases
+
+        aliases = code_aliases()
+        notes = []
+        for code in dict.fromkeys((origin, destination)):
+            hit = aliases.filter(pl.col("code") == code)
+            if hit.height and hit["status"][0] == "alias":
+                notes.append(f"{code} is {hit['note'][0]}: the matrix has {hit['target'][0]}, use that")
+            elif hit.height:
+                notes.append(f"{code} means {hit['status'][0]} ({hit['note'][0]}), not a municipality")
         raise InputError(
             "no such pair in the matrix",
             column="origin, destination",
             values=[f"{origin}→{destination}"],
-            hint="use 3-digit municipality codes, e.g. --from 101 --to 751",
+            hint="; ".join(notes) if notes else
+            "use the codes of the 98 municipalities (`pendling geo list`), e.g. --from 101 --to 751",
         )
     return row.row(0, named=True)

@@ -561,8 +561,12 @@ def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mov
                          "the within-municipality time"),
         ("rel_change", "r = T_t / T_(t-1) - 1, a fraction (0.11 = 11 %)"),
         ("job_group", "from DISCO-08 at t-1 (longest-prefix mapping; unknown codes -> unclassified)"),
-        ("region", "home municipality at t-1: hovedstaden = region code 1084, rest, all"
-                   + (f"; plus {', '.join(by)}" if by else "")),
+        ("region", "of the home municipality at t-1: hovedstaden = Region Hovedstaden (region code 1084), "
+                   "rest = the other four regions, all = Denmark"
+                   + ("; by region adds nordjylland, midtjylland, syddanmark, hovedstaden and sjaelland (region "
+                      "codes 1081-1085)" if "region" in by else "")
+                   + ("; by kommunegruppe adds DST's kommunegrupper v1:2018 (hovedstadskommuner, storbykommuner, "
+                      "provinsbykommuner, oplandskommuner, landkommuner)" if "kommunegruppe" in by else "")),
         ("mean_rel_change", "mean of the individual r (the report's measure)"),
         ("ratio_of_means", "sum T_t / sum T_(t-1) - 1; ratio_ci_low/high: delta-method 95 % interval"),
         ("ci_low/ci_high", "95 % t-interval of mean_rel_change: mean +- t(0.975, n-1) * sd / sqrt(n)"),
