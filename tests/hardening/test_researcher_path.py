@@ -101,3 +101,16 @@ def test_pdf_figures_are_byte_identical(tmp_path: Path) -> None:
     ax = fr.figure.axes[0]
     assert ax.get_xlim() == (2020, 2022)  # one year: not 1925-2125
     assert {c.get_gid() for c in ax.collections} >= {"digital_ci_bar", "all_ci_bar"}  # the CI is drawn
+
+
+def test_compute_on_a_panel_export_says_where_the_raw_attrition_is(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    src = _extract(tmp_path, "1")
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["panel", "export", str(src), "--out", "p.parquet"])
+    assert res.exit_code == 0, res.output
+    assert all((tmp_path / n).is_file() for n in ("p.attrition.csv", "p.flags.csv", "p.panel.json"))
+    assert str((tmp_path / "p.attrition.csv").resolve()) in res.output.replace("\n", "")  # absolute paths
+    again = load_panel(tmp_path / "p.parquet")
+    assert any("written by `pendling panel export`" in w and "p.attrition.csv" in w for w in again.warnings)
+    assert not any("panel export" in w for w in load_panel(src).warnings)

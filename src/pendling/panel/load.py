@@ -168,6 +168,7 @@ def load_panel(
             "zero-padded to 4 and 6 digits; better read DISCO as text from the source"
         )
     warnings.extend(_unreadable_warnings(unreadable, inputs))
+    warnings.extend(export_warnings(inputs))
     provenance = {
         "unreadable_values": unreadable,
         # every year the source holds rows for (files not opened count by their name): messages about
@@ -325,6 +326,30 @@ def attrition(
     return load_panel(source, **load_kwargs).attrition
 
 
+EXPORT_GENERATOR = "pendling.panel.export_panel"
+
+
+def export_warnings(inputs: list[RawInput]) -> list[str]:
+    """A warning for each input that is itself a `panel export`: its attrition starts from the export's
+    rows, not from the raw extracts (those counts are in the export's side file)."""
+    import json
+
+    out = []
+    for raw in inputs:
+        where = side_paths(raw.label)
+        try:
+            summary = json.loads(where["summary"].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(summary, dict) and summary.get("generator") == EXPORT_GENERATOR:
+            out.append(
+                f"{Path(raw.label).name} was written by `pendling panel export`: this attrition starts from its "
+                f"rows; the rows left out before it are counted in {where['attrition'].name}. For one audit "
+                "trail from the raw rows, read the raw extracts with the same reading options"
+            )
+    return out
+
+
 def side_paths(out: str | Path) -> dict[str, Path]:
     """Where :func:`export_panel` writes: the table, ``<stem>.attrition.csv``, ``.flags.csv``, ``.panel.json``
     (the same ``<stem>.<part>.<suffix>`` scheme as the side files of ``pendling compute``)."""
@@ -351,6 +376,7 @@ def export_panel(
     write_csv(panel.attrition, where["attrition"])
     write_csv(panel.flags, where["flags"])
     summary = {
+        "generator": EXPORT_GENERATOR,
         "rows_written": panel.frame.height,
         "rows_read": panel.n_input,
         "rows_per_year": panel.rows_per_year().to_dicts(),

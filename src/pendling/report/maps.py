@@ -30,8 +30,18 @@ REGION_ORDER = (1084, 1085, 1083, 1082, 1081)
 REGION_SHORT = {1084: "Hovedstaden", 1085: "Sjælland", 1083: "Syddanmark", 1082: "Midtjylland", 1081: "Nordjylland"}
 # Class breaks in minutes: quarter hours up to an hour, then the half/whole hours people plan by.
 MINUTE_BINS = (0, 15, 30, 45, 60, 90, 120, 180, 240, 360)
-KM_BINS = (0, 10, 20, 30, 50, 75, 100, 150, 200, 300)
+KM_BINS = (0, 10, 20, 30, 50, 75, 100, 150, 200, 300, 400, 500)
 FIXED_LINKS_FILE = "fixed_links.geojson"
+
+
+def class_edges(top: float, bins: tuple[float, ...]) -> np.ndarray:
+    """Colour class edges from 0 up to just above the largest value ``top`` (minutes or km).
+
+    The breaks of ``bins`` below ``top``, then floor(top) + 1: the colour bar ends where the data
+    end (the caption's range), and nothing above the last break is lumped into one wide class.
+    """
+    below = [b for b in bins if b < top]
+    return np.array([*below, np.floor(top) + 1.0], dtype=float)
 
 
 def load_fixed_links(path: str | Path | None = None) -> gpd.GeoDataFrame:
@@ -95,10 +105,7 @@ def travel_time_map(
 
     fig = style.new_figure(8.0, 6.4)
     ax = fig.add_subplot()
-    bins = MINUTE_BINS if value == "minutes" else KM_BINS
-    top = float(data[value].max())
-    # One more open class when the far end (Bornholm, Læsø by ferry) lies beyond the last break.
-    edges = np.array([*bins, np.ceil(top) + 1.0] if top >= bins[-1] else bins, dtype=float)
+    edges = class_edges(float(data[value].max()), MINUTE_BINS if value == "minutes" else KM_BINS)
     cmap = _cmap(len(edges) - 1)
     norm = BoundaryNorm(edges, cmap.N)
     shapes.plot(ax=ax, column="value", cmap=cmap, norm=norm, edgecolor="white", linewidth=0.3, gid="municipalities")
@@ -114,15 +121,19 @@ def travel_time_map(
         handles.append(Line2D([], [], color="#222222", linewidth=2.0, label="bridge / tunnel"))
     cbar = fig.colorbar(ax.collections[0], ax=ax, shrink=0.7, spacing="uniform", ticks=edges)
     cbar.set_label("car travel time (minutes)" if value == "minutes" else "road distance (km)")
+    cbar.ax.set_ylim(edges[0], edges[-1])
     ax.legend(handles=handles, loc="upper right", frameon=False, fontsize=8)
     ax.set_axis_off()
     ax.set_aspect("equal")
     what = "Car travel time" if value == "minutes" else "Road distance"
     ax.set_title(f"{what} from {_name(data, origin)} ({origin})", loc="left")
+    measure = ("Car minutes of the fastest route between municipality points, ferries included (crossing + "
+               "boarding)" if value == "minutes" else
+               "Road km of the fastest car route between municipality points, ferries included")
+    unit = "minutes" if value == "minutes" else "km"
     caption = (
-        f"Fastest car route between municipality points, ferries included (crossing + boarding). "
-        f"Range {data[value].min():.0f}–{data[value].max():.0f} {'minutes' if value == 'minutes' else value}; "
-        f"own municipality = within-municipality time.\n"
+        f"{measure}. Range {data[value].min():.0f}–{data[value].max():.0f} {unit}; "
+        f"own municipality = within-municipality {'time' if value == 'minutes' else 'distance'}.\n"
         "© OpenStreetMap contributors (ODbL); boundaries: DAGI 1:500 000, SDFI. Projection EPSG:25832."
     )
     style.add_caption(fig, caption)
@@ -207,7 +218,8 @@ def matrix_heatmap(
     ax.set_title(f"{what} matrix, {len(regions)}×{len(regions)} municipalities", loc="left")
     caption = (
         f"Ordered by region (east → west), then municipality code. Range {np.nanmin(values):.0f}–"
-        f"{np.nanmax(values):.0f} {'minutes' if value == 'minutes' else value}; diagonal = within-municipality time."
+        f"{np.nanmax(values):.0f} {'minutes' if value == 'minutes' else value}; diagonal = within-municipality "
+        f"{'time' if value == 'minutes' else 'distance'}."
     )
     style.add_caption(fig, caption)
     return FigureResult(fig, data, caption)
