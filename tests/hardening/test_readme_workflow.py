@@ -121,3 +121,20 @@ def test_python_block_on_the_demo() -> None:
 def test_version() -> None:
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.output.strip() == f"pendling {pendling.__version__}"
+
+
+def test_matrix_synth_and_map_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other README commands that run in seconds: matrix show/check, the map one-liners, and the
+    synth block at 2,000 persons instead of 3,000,000 (national scale belongs in benchmarks/).
+    `matrix build` and scripts/build_matrix.sh rebuild the matrix (≈15 s, tiles) and are tested in
+    tests/routing."""
+    monkeypatch.chdir(tmp_path)
+    lines = [w for b in _blocks("bash") for w in _commands(b) if w[1] in ("matrix", "synth") and w[2] != "build"]
+    lines += [shlex.split(c) for c in re.findall(r"`(pendling map [^`]+)`", README)]
+    assert len(lines) >= 6
+    for words in lines:
+        args = [str(tmp_path / "national") if w == "/tmp/national" else "2000" if w == "3000000" else w
+                for w in words[1:]]
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, f"{shlex.join(words)}\n{res.output}"
+    assert (tmp_path / "kbh.png").is_file() and (tmp_path / "matrix.png").is_file()

@@ -171,7 +171,7 @@ def map_(
     origin: Annotated[int | None, typer.Option(
         "--from", help="Map travel time from this municipality code (e.g. 101 København).")] = None,
     heatmap: Annotated[bool, typer.Option(
-        "--matrix", help="Draw the whole 98×98 matrix as a heatmap ordered by region.")] = False,
+        "--matrix", metavar="", help="Draw the whole 98×98 matrix as a heatmap ordered by region.")] = False,
     value: Annotated[Value, typer.Option("--value", help="Colour by minutes or road km.")] = Value.minutes,
     matrix_file: Annotated[Path | None, typer.Option(
         "--matrix-file", help="Travel-time matrix (long parquet/csv). Default: the shipped matrix.")] = None,
