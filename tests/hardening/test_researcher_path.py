@@ -114,3 +114,33 @@ def test_compute_on_a_panel_export_says_where_the_raw_attrition_is(tmp_path: Pat
     again = load_panel(tmp_path / "p.parquet")
     assert any("written by `pendling panel export`" in w and "p.attrition.csv" in w for w in again.warnings)
     assert not any("panel export" in w for w in load_panel(src).warnings)
+
+
+def test_compute_table_display() -> None:
+    from pendling.cli._common import results_display
+
+    results = pl.DataFrame({
+        "year": [2021, 2021], "flow": ["movers", "job_changers"], "job_group": ["physical_social", "all"],
+        "region": ["sjaelland", "landkommuner"], "n": [1234, None], "mean_rel_change": [-0.00004, None],
+        "ci_low": [-0.1, None], "ci_high": [0.25, None], "ratio_of_means": [0.8103, None],
+        "suppressed": [False, True], "mean_minutes_before": [17.0, None], "mean_minutes_after": [19.25, None]})
+    shown = results_display(results)
+    assert shown.row(0) == ("2021", "movers", "physical/social", "Sjælland", "1234", "0.0%", "-10.0% to 25.0%",
+                            "17.0 → 19.2")
+    assert shown.row(1)[4:] == ("suppr.", "–", "–", "–")
+    assert "min" not in " ".join(shown.columns).replace("minutes", "")  # nothing reads as a minimum
+
+
+def test_compute_output_fits_100_columns(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "100"}
+    out = subprocess.run([sys.executable, "-m", "pendling", "compute", "--year", "2021", "--by", "region",
+                          "--by", "kommunegruppe", "--out", str(tmp_path / "r.parquet")],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=True).stdout
+    assert max(map(len, out.splitlines())) <= 100
+    for grouping in ("Hovedstaden and the rest", "five regions", "kommunegrupper"):
+        assert f"— {grouping}" in out
+    assert "-0.0%" not in out and "Sjælland" in out

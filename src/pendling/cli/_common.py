@@ -112,13 +112,17 @@ REGION_GROUPS: dict[str, dict[str, str]] = {
 
 
 def _pct(col: str) -> pl.Expr:
-    # one decimal always, and no '-0.0%': adding 0.0 turns a rounded -0.0 into 0.0
-    v = (pl.col(col) * 100).round(1) + 0.0
+    # one decimal always, and no '-0.0%' for a change that rounds to zero
+    v = _no_negative_zero((pl.col(col) * 100).round(1))
     return pl.when(v.is_null()).then(pl.lit("–")).otherwise(pl.format("{}%", v.cast(pl.String)))
 
 
+def _no_negative_zero(v: pl.Expr) -> pl.Expr:
+    return pl.when(v == 0).then(pl.lit(0.0)).otherwise(v)
+
+
 def _one_decimal(e: pl.Expr) -> pl.Expr:
-    v = e.round(1) + 0.0
+    v = _no_negative_zero(e.round(1))
     return pl.when(v.is_null()).then(pl.lit("–")).otherwise(v.cast(pl.String))
 
 
@@ -134,8 +138,8 @@ def results_display(results: pl.DataFrame) -> pl.DataFrame:
         pl.col("flow").replace(FLOW_NAMES),
         pl.col("job_group").replace(JOB_GROUP_NAMES).alias("job group"),
         pl.col("region").replace(region_names),
-        pl.when(pl.col("suppressed")).then(pl.lit("suppr."))
-        .otherwise(pl.col("n").map_elements(lambda v: f"{v:,}", return_dtype=pl.String)).fill_null("–").alias("n"),
+        pl.when(pl.col("suppressed")).then(pl.lit("suppr.")).otherwise(pl.col("n").cast(pl.String))
+        .fill_null("–").alias("n"),
         _pct("mean_rel_change").alias("change"),
         pl.when(pl.col("ci_low").is_null()).then(pl.lit("–"))
         .otherwise(pl.format("{} to {}", _pct("ci_low"), _pct("ci_high"))).alias("95% CI"),
@@ -147,14 +151,14 @@ def results_display(results: pl.DataFrame) -> pl.DataFrame:
 
 def print_results(results: pl.DataFrame, title: str, max_rows: int = 60) -> None:
     """Print a results table, one table per region grouping (Hovedstaden/rest, five regions,
-    kommunegrupper), so the groupings of ``--by`` are not mixed in one column; narrow enough for
-    100 columns. The results file holds every statistic (ratio of means, medians, shares, …)."""
-    shown = 0
+    kommunegrupper; at most ``max_rows`` rows each), so the groupings of ``--by`` are not mixed in
+    one column; narrow enough for 100 columns. The results file holds every statistic (ratio of
+    means, medians, shares, …)."""
     for name, labels in REGION_GROUPS.items():
         part = results.filter(pl.col("region").is_in(list(labels)))
         if name == "five regions" and not part["region"].is_in(["nordjylland"]).any():
             continue  # without --by region, 'hovedstaden' is only the Hovedstaden/rest split
-        if part.is_empty() or shown >= max_rows:
+        if part.is_empty():
             continue
         df = results_display(part)
         table = Table(title=f"{title} — {name}", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -162,12 +166,12 @@ def print_results(results: pl.DataFrame, title: str, max_rows: int = 60) -> None
         for col in df.columns:
             table.add_column(col, justify="right" if col in ("n", "change", "95% CI", "minutes")
                              else "left", no_wrap=True)
-        for row in df.head(max_rows - shown).iter_rows():
-            table.add_row(*row)
+        for row in df.head(max_rows).iter_rows(named=True):  # rendering: a few hundred rows
+            n = row["n"]
+            table.add_row(*{**row, "n": f"{int(n):,}" if n.isdigit() else n}.values())
         console.print(table)
-        if df.height > max_rows - shown:
-            console.print(f"… {df.height - (max_rows - shown)} more rows (--max-rows)")
-        shown += min(df.height, max_rows - shown)
+        if df.height > max_rows:
+            console.print(f"… {df.height - max_rows} more rows (--max-rows)")
     console.print("change = mean of the individual relative changes in commute time; minutes = mean commute "
                   "time before → after (car, minutes); suppr. = suppressed by disclosure control. Every "
                   "statistic (ratio of means, medians, shares, …) is in the results file.",

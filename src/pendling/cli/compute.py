@@ -94,7 +94,7 @@ def compute(
         "--out", metavar="FILE", help="Results file: .parquet, .csv or .xlsx; repeat for several formats "
                       "(--out r.parquet --out r.xlsx). Default: results_<years>.parquet in the folder pendling-results/",
         show_default=False)] = None,
-    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows to print.")] = 60,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows to print per table (one table per region grouping).")] = 60,
     memory_limit: Annotated[str | None, typer.Option(
         "--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB; beyond it DuckDB spills to disk. Reading the "
                                "panel (Polars) needs ~0.2 KB per row on top. Default: DuckDB's (80% of RAM).",
