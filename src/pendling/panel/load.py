@@ -219,7 +219,7 @@ def _unreadable_warnings(unreadable: Mapping[str, int], inputs: list[RawInput]) 
         col = _source_names(name, inputs)
         if name == "home_addr":
             out.append(
-                f"{col}: {n:,} values are not whole numbers and were read as missing (lenient reading); "
+                f"{col}: {n:,} values are not whole numbers of at least 0 and were read as missing (lenient reading); "
                 "for these person-years a move is detected only as a change of home municipality (KOM), "
                 "so moves within a municipality are not seen and the mover definition changes"
             )
