@@ -66,7 +66,7 @@ def build(
         )  # fmt: skip
     target = out or paths.od_matrix_dir()
     console.print(
-        f"Wrote {matrix.height:,} pairs to {target} "
+        f"Wrote {matrix.height:,} pairs to {Path(target).resolve()} "
         f"(snap distance median {prov['snapping']['snap_m_median']} m, max {prov['snapping']['snap_m_max']} m)"
     )
     if internal == "zero":

@@ -26,9 +26,9 @@ def build(
     out: Annotated[Path | None, typer.Option(help="Output directory for nodes/edges Parquet (default data/roads).")] = None,
     profile: Annotated[Path | None, typer.Option(help="Car profile TOML (default data/reference/car_profile.toml).")] = None,
     ferries: Annotated[Path | None, typer.Option(help="Ferry table CSV (default data/reference/ferries.csv).")] = None,
-    no_ferries: Annotated[bool, typer.Option("--no-ferries", help="Do not add ferry edges.")] = False,
+    no_ferries: Annotated[bool, typer.Option("--no-ferries", metavar="", help="Do not add ferry edges.")] = False,
     osm_date: Annotated[str | None, typer.Option(help="Date of the OSM data, recorded in provenance.")] = None,
-    no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Keep degree-2 nodes (bigger graph).")] = False,
+    no_simplify: Annotated[bool, typer.Option("--no-simplify", metavar="", help="Keep degree-2 nodes (bigger graph).")] = False,
 ) -> None:
     """Build the car network: drivable roads, one-ways, ferries; keep the largest strongly connected
     component (dropped parts are reported); contract degree-2 chains; write compact Parquet."""
@@ -51,7 +51,7 @@ def build(
     routing.save_graph(g, target)
     info = g.info
     dropped = info.get("dropped_components", {})
-    console.print(f"Wrote {g!r} to {target}")
+    console.print(f"Wrote {g!r} to {Path(target).resolve()}")
     if "contraction" in info:
         c = info["contraction"]
         console.print(

@@ -30,7 +30,7 @@ def synth(
         "--report", help="Print the realism report of an existing extract folder and stop.")] = None,
     report_year: Annotated[int | None, typer.Option(
         "--report-year", help="Year for the cross-sectional figures (default: the last).")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="(Re)build the cached demo extract and print its folder.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", metavar="", help="(Re)build the cached demo extract and print its folder.")] = False,
 ) -> None:
     """Write synthetic DST-style register extracts (one file per year) with planted, known effects.
 
@@ -74,7 +74,7 @@ def synth(
         )
     console.print(
         f"Wrote {len(result.files)} yearly files ({result.files[0].name} … {result.files[-1].name}), "
-        f"truth.parquet ({result.truth.height} cells) and manifest.json to {result.directory} "
+        f"truth.parquet ({result.truth.height} cells) and manifest.json to {Path(result.directory).resolve()} "
         f"in {result.seconds['total']:.1f} s."
     )
-    console.print(f"Check it: pendling synth --report {result.directory}")
+    console.print(f"Check it: pendling synth --report {Path(result.directory).resolve()}")
