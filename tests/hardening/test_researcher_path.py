@@ -144,3 +144,16 @@ def test_compute_output_fits_100_columns(tmp_path: Path) -> None:
     for grouping in ("Hovedstaden and the rest", "five regions", "kommunegrupper"):
         assert f"— {grouping}" in out
     assert "-0.0%" not in out and "Sjælland" in out
+
+
+def test_distance_figure_from_a_results_table_says_what_to_do(tmp_path: Path) -> None:
+    results = tmp_path / "r.parquet"
+    pl.DataFrame({"year": [2021], "flow": ["movers"], "job_group": ["all"], "region": ["all"], "n": [10],
+                  "mean_rel_change": [0.1], "ci_low": [0.0], "ci_high": [0.2], "suppressed": [False]}
+                 ).write_parquet(results)
+    res = runner.invoke(app, ["plot", "--figure", "distance", "--results", str(results), "-o", str(tmp_path / "d.png")])
+    assert res.exit_code == 2
+    assert "holds no distances" in res.output and "--figure distance --panel" in res.output
+    res = runner.invoke(app, ["plot", "--figure", "movers", "--region", "landkommuner", "--results", str(results),
+                              "-o", str(tmp_path / "m.png")])
+    assert res.exit_code == 2 and "no rows for region 'landkommuner'" in res.output  # lists what is there
