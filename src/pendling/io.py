@@ -18,7 +18,7 @@ import os
 import re
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,7 @@ def write_json(obj: Any, path: str | Path) -> Path:
     return write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", path)
 
 
-TABLE_SUFFIXES = (".parquet", ".csv", ".xlsx")
+TABLE_SUFFIXES = (".parquet", ".csv", ".xlsx", ".dta", ".xpt")
 
 
 def table_suffix(path: str | Path) -> str:
@@ -148,19 +148,27 @@ def table_suffix(path: str | Path) -> str:
         raise InputError(
             f"unsupported output format {suffix or '(none)'!r}",
             file=path,
-            hint="use a file name ending in .parquet, .csv or .xlsx",
+            hint="use a file name ending in .parquet, .csv, .xlsx, .dta (Stata) or .xpt (SAS transport)",
         )
     return suffix
 
 
-def write_table(df: pl.DataFrame, path: str | Path) -> Path:
-    """Write by file suffix: ``.parquet``, ``.csv`` or ``.xlsx`` (one sheet, formatted like the results
-    workbook, via :func:`pendling.report.excel.write_table_xlsx`); atomic and byte-identical on rerun."""
+def write_table(df: pl.DataFrame, path: str | Path, *, labels: Mapping[str, str] | None = None) -> Path:
+    """Write by file suffix: ``.parquet``, ``.csv``, ``.xlsx`` (one sheet, formatted like the results
+    workbook, via :func:`pendling.report.excel.write_table_xlsx`), ``.dta`` (Stata) or ``.xpt`` (SAS
+    transport v5), the last two via :mod:`pendling.statfiles` with variable labels from ``labels``
+    (column → text; other formats ignore it); atomic and byte-identical on rerun."""
     suffix = table_suffix(path)
     if suffix == ".parquet":
         return write_parquet(df, path)
     if suffix == ".csv":
         return write_csv(df, path)
+    if suffix in (".dta", ".xpt"):
+        # Imported here: pendling.statfiles writes through this module's atomic_path.
+        from pendling import statfiles
+
+        writer = statfiles.write_dta if suffix == ".dta" else statfiles.write_xpt
+        return writer(df, path, labels=labels)
     # Imported here: pendling.report.excel writes through this module's atomic_path.
     from pendling.report.excel import write_table_xlsx
 

@@ -33,7 +33,7 @@ def _compute(extract: Path, out: Path, *extra: str) -> dict[str, str]:
     return _digests(out.parent)
 
 
-@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".xlsx"])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".xlsx", ".dta", ".xpt"])
 def test_compute_twice_gives_identical_bytes(extract: Path, tmp_path: Path, suffix: str) -> None:
     first = _compute(extract, tmp_path / "a" / f"results{suffix}")
     second = _compute(extract, tmp_path / "b" / f"results{suffix}")

@@ -1,5 +1,6 @@
 """No exported table may hold a cell with 0 < n < min N, a cell recoverable by subtraction, or a
-minimum/maximum: checked on the API results, on what the writers put on disk (Parquet, CSV, Excel),
+minimum/maximum: checked on the API results, on what the writers put on disk (Parquet, CSV, Excel,
+Stata, SAS transport),
 on the CLI's output and on the data behind the figures.
 
 The complementary-suppression check here is written independently of the engine: the additive
@@ -121,6 +122,18 @@ def assert_attrition_safe(attrition: pl.DataFrame, results: pl.DataFrame, min_n:
         assert known.count(False) != 1, f"attrition {stage} {year}: one hidden count = total - the rest"
 
 
+def _stat_file(path) -> pl.DataFrame:
+    """A .dta/.xpt read back with pyreadstat, under pendling's column names."""
+    import pyreadstat
+
+    from pendling.statfiles import XPT5_NAMES
+
+    pdf, _ = (pyreadstat.read_dta if path.suffix == ".dta" else pyreadstat.read_xport)(path)
+    frame = pl.from_pandas(pdf, nan_to_null=True)
+    back = {short: long for long, short in XPT5_NAMES.items()}
+    return frame.rename({c: back.get(c, c) for c in frame.columns})
+
+
 def _run(panel: pl.DataFrame, **kw) -> mob.MobilityResult:
     return mob.run(pl.concat([panel, _scaffold()]), matrix_frame(), [2020, 2021], municipalities=MUNICIPALITIES, **kw)
 
@@ -146,12 +159,16 @@ def test_written_tables_disclose_nothing(panel, min_n, by, tmp_path_factory) -> 
     write_results(res, out / "r.parquet")
     write_results(res, out / "r.csv")
     write_results(res, out / "r.xlsx")
+    write_results(res, out / "r.dta")
+    write_results(res, out / "r.xpt")
     book = read_xlsx(out / "r.xlsx")
     tables = {
         "parquet": (pl.read_parquet(out / "r.parquet"), pl.read_parquet(beside(out / "r.parquet", "attrition"))),
         "csv": (pl.read_csv(out / "r.csv", infer_schema=False),
                 pl.read_csv(beside(out / "r.csv", "attrition"), infer_schema=False)),
         "xlsx": (sheet_frame(book["results"]), sheet_frame(book["attrition"])),
+        "dta": (_stat_file(out / "r.dta"), _stat_file(beside(out / "r.dta", "attrition"))),
+        "xpt": (_stat_file(out / "r.xpt"), _stat_file(beside(out / "r.xpt", "attrition"))),
     }
     for fmt, (results, attrition) in tables.items():
         assert results.height == res.results.height, fmt

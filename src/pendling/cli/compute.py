@@ -91,7 +91,7 @@ def compute(
         "--mover-definition", help="'address': any address change (moves inside a municipality have r=0); "
                                    "'municipality': only a change of home municipality.")] = MoverDefinition.address,
     out: Annotated[list[Path] | None, typer.Option(
-        "--out", metavar="FILE", help="Results file: .parquet, .csv or .xlsx; repeat for several formats "
+        "--out", metavar="FILE", help="Results file: .parquet, .csv, .xlsx, .dta (Stata) or .xpt (SAS); repeat for several formats "
                       "(--out r.parquet --out r.xlsx). Default: results_<years>.parquet in the folder pendling-results/",
         show_default=False)] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows to print per table (one table per region grouping).")] = 60,

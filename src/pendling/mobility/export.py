@@ -1,7 +1,8 @@
 """Write a mobility run to disk: results, attrition beside them, and the method notes.
 
 ``results.parquet`` → ``results.parquet``, ``results.attrition.parquet``, ``results.method.csv``;
-``.csv`` likewise (through :func:`pendling.io.write_table`); ``.xlsx`` → one workbook with sheets
+``.csv``, ``.dta`` (Stata) and ``.xpt`` (SAS transport) likewise (through
+:func:`pendling.io.write_table`; Stata/SAS variable labels from the method notes); ``.xlsx`` → one workbook with sheets
 'results', 'attrition' and 'method' (via :func:`pendling.report.excel.write_results_xlsx`, which
 re-checks disclosure before writing). All writes are atomic and byte-identical on rerun.
 """
@@ -36,8 +37,12 @@ def write_results(result: MobilityResult, out: str | Path, *, source: str | None
             result.results, result.attrition, out, notes=result.method,
             min_n=result.min_n or DEFAULT_MIN_N, allow_unsuppressed=result.min_n is None, source=source,
         )]
+    # .dta/.xpt carry variable labels: the run's method notes where they name a column
+    from pendling.statfiles import labels_from_notes
+
+    labels = labels_from_notes(result.method)
     return [
-        io.write_table(result.results, out),
-        io.write_table(result.attrition, beside(out, "attrition")),
+        io.write_table(result.results, out, labels=labels),
+        io.write_table(result.attrition, beside(out, "attrition"), labels=labels),
         io.write_csv(result.method, beside(out, "method", ".csv")),
     ]

@@ -11,17 +11,15 @@ version 8 — long variable names), which SAS reads with ``libname x xport "ras2
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import polars as pl
 
 from pendling.errors import InputError
 from pendling.io import atomic_path, write_csv, write_parquet
+from pendling.statfiles import pin_dta_timestamp, pin_xpt_timestamps
 
 FORMATS: dict[str, str] = {"parquet": "parquet", "csv": "csv", "dta": "dta", "xpt": "xpt"}
-_FIXED_DTA_STAMP = b"01 Jan 2000 00:00"
-_FIXED_XPT_STAMP = b"01JAN00:00:00:00"
 
 
 def check_format(fmt: str) -> str:
@@ -60,33 +58,9 @@ def write_extract(frame: pl.DataFrame, directory: str | Path, year: int, fmt: st
     with atomic_path(path, f".{fmt}") as tmp:
         if fmt == "dta":
             pyreadstat.write_dta(pdf, tmp, file_label=f"pendling synthetic RAS extract {year}")
-            _pin_dta_timestamp(tmp)
+            pin_dta_timestamp(tmp)
         else:
             pyreadstat.write_xport(pdf, tmp, table_name=f"RAS{year}", file_format_version=8,
                                    file_label=f"pendling synthetic RAS extract {year}")
-            _pin_xpt_timestamps(tmp)
+            pin_xpt_timestamps(tmp)
     return path
-
-
-def _pin_dta_timestamp(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    start = data.find(b"<timestamp>")
-    end = data.find(b"</timestamp>", start)
-    if start < 0 or end < 0:
-        return
-    # format 118/119: one length byte, then 'dd Mon yyyy hh:mm' (17 bytes)
-    body = start + len(b"<timestamp>") + 1
-    if end - body == len(_FIXED_DTA_STAMP):
-        data[body:end] = _FIXED_DTA_STAMP
-        path.write_bytes(bytes(data))
-
-
-def _pin_xpt_timestamps(path: Path) -> None:
-    data = path.read_bytes()
-    head_end = data.find(b"HEADER RECORD*******OBSV8")
-    if head_end < 0:
-        head_end = data.find(b"HEADER RECORD*******OBS")
-    if head_end < 0:
-        return
-    head = re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", _FIXED_XPT_STAMP, data[:head_end])
-    path.write_bytes(head + data[head_end:])
