@@ -40,6 +40,43 @@ class MobilityResult:
     method: pl.DataFrame
     min_n: int | None = None
 
+    def _summary(self) -> tuple[str, list[tuple[str, str]], list[str]]:
+        """Title, rows and detail attributes of the notebook/console summary."""
+        from pendling import _summary as S
+
+        r = self.results
+        national = r.filter((pl.col("job_group") == _stats.ALL) & (pl.col("region") == _stats.ALL))
+        flows = self.attrition.filter(pl.col("stage") == "flows")
+        total = int(flows["n"].sum() or 0)
+        used = int(flows.filter(pl.col("bucket").is_in(["mover", "job_changer"]))["n"].sum() or 0)
+        people = "; ".join(f"{f} {'suppressed' if n is None else f'{n:,}'}"
+                           for f, n in national.group_by("flow", maintain_order=True)
+                           .agg(pl.col("n").sum(), pl.col("n").null_count().alias("hidden"))
+                           .select("flow", pl.when(pl.col("hidden") > 0).then(None).otherwise(pl.col("n")))
+                           .iter_rows())
+        hidden = int(r["suppressed"].sum() or 0)
+        rows = [
+            ("cells", f"{r.height:,} (year × flow × job group × region)"),
+            ("years", S.span(r["year"].unique().to_list())),
+            ("persons", people or "none"),
+            ("kept", f"{used:,} of {total:,} person-years are movers or job-changers ({S.share(used, total)})"
+             + (" (small counts hidden)" if flows["n"].null_count() else "") if total else "none"),
+            ("regions", ", ".join(r["region"].unique(maintain_order=True).to_list())),
+            ("disclosure", f"min n {self.min_n}; {hidden} of {r.height} cells suppressed" if self.min_n
+             else "OFF: unsuppressed, not for export"),
+        ]
+        return "MobilityResult", rows, [".results", ".attrition", ".method"]
+
+    def __repr__(self) -> str:
+        from pendling import _summary as S
+
+        return S.text(*self._summary())
+
+    def _repr_html_(self) -> str:
+        from pendling import _summary as S
+
+        return S.html_table(*self._summary())
+
 
 # ---------------------------------------------------------------------------------------------
 # inputs

@@ -80,6 +80,42 @@ class Panel:
         """The canonical frame plus ``job_group`` (from DISCO) and ``region_code`` (home region 1081–1085)."""
         return add_derived_columns(self.frame, mapping)
 
+    def _summary(self) -> tuple[str, list[tuple[str, str]], list[str]]:
+        """Title, rows and detail attributes of the notebook/console summary (no provenance dump)."""
+        from pendling import _summary as S
+
+        panel = self.attrition.filter(pl.col("stage") == "panel")
+        read, kept = self.n_input, self.frame.height
+        excluded = (panel.filter(pl.col("bucket").str.starts_with("excluded") & (pl.col("n") > 0))
+                    .group_by("bucket").agg(pl.col("n").sum()).sort(["n", "bucket"], descending=[True, False]))
+        noted = (panel.filter(pl.col("bucket").str.starts_with("kept_") & (pl.col("n") > 0))
+                 .group_by("bucket").agg(pl.col("n").sum()).sort(["n", "bucket"], descending=[True, False]))
+        files = [s for s in self.sources if not str(s).startswith("<")]  # '<DataFrame>': passed in
+        names = [Path(s).name for s in files]
+        folders = {str(Path(s).parent) for s in files}
+        where = f" in {folders.pop()}" if len(folders) == 1 else ""
+        rows = [
+            ("rows", f"{kept:,} kept of {read:,} read ({S.share(kept, read)})"),
+            ("years", S.span(self.years)),
+            ("excluded", S.first([f"{b.removeprefix('excluded_')} {n:,}" for b, n in excluded.iter_rows()], 3)
+             if excluded.height else "none"),
+            ("kept with a note", S.first([f"{b.removeprefix('kept_')} {n:,}" for b, n in noted.iter_rows()], 3)
+             if noted.height else "none"),
+            ("sources", f"{len(names)}{where}: {S.first(names, 3)}" if names else "a frame passed in"),
+            ("warnings", f"{len(self.warnings)}: {S.first(self.warnings)}" if self.warnings else "none"),
+        ]
+        return "Panel", rows, [".frame", ".attrition", ".flags", ".warnings", ".provenance", ".rows_per_year()"]
+
+    def __repr__(self) -> str:
+        from pendling import _summary as S
+
+        return S.text(*self._summary())
+
+    def _repr_html_(self) -> str:
+        from pendling import _summary as S
+
+        return S.html_table(*self._summary())
+
 
 def load_panel(
     source: Source,

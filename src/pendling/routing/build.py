@@ -245,7 +245,38 @@ def _network_provenance(df: pl.DataFrame, sources: int, areas_label: str) -> dic
     }
 
 
-def check_matrix(df: pl.DataFrame, *, tolerance_min: float = 0.5, top: int = 10) -> dict:
+class MatrixCheck(dict):
+    """What :func:`check_matrix` found: a plain dict (keys as documented there) that prints as a
+    short summary; ``dict(check)`` or ``check['slowest']`` for the details."""
+
+    def _summary(self) -> tuple[str, list[tuple[str, str]], list[str]]:
+        worst = self.get("slowest") or [{}]
+        med, mx = self.get("symmetry_ratio_median"), self.get("symmetry_ratio_max")
+        rows = [
+            ("pairs", f"{self.get('pairs', 0):,} over {self.get('municipalities', 0)} municipalities, "
+                      f"{self.get('unreachable_pairs', 0)} unreachable"),
+            ("symmetry", "–" if med is None else f"t(o,d)/t(d,o) median {med:.3f}, max {mx:.3f}"),
+            ("triangle", f"{self.get('triangle_violations', 0):,} violations beyond "
+                         f"{self.get('triangle_tolerance_minutes', 0)} min "
+                         f"(worst +{self.get('triangle_worst_excess_minutes', 0)} min)"),
+        ]
+        if worst[0]:
+            w = worst[0]
+            rows.append(("slowest", f"{w['origin']} → {w['destination']}: {w['minutes']:.1f} min, {w['km']:.1f} km"))
+        return "Matrix check", rows, ["check['slowest']", "dict(check)"]
+
+    def __repr__(self) -> str:
+        from pendling import _summary as S
+
+        return S.text(*self._summary())
+
+    def _repr_html_(self) -> str:
+        from pendling import _summary as S
+
+        return S.html_table(*self._summary())
+
+
+def check_matrix(df: pl.DataFrame, *, tolerance_min: float = 0.5, top: int = 10) -> MatrixCheck:
     """Sanity report on a long matrix (minutes): symmetry, triangle inequality, unreachable, slowest.
 
     * symmetry: ratio t(o,d)/t(d,o) over off-diagonal pairs (median, max);
@@ -291,7 +322,7 @@ def check_matrix(df: pl.DataFrame, *, tolerance_min: float = 0.5, top: int = 10)
     ).collect()
     worst = tri["worst"].item()
     slow = df.filter(pl.col("origin") != pl.col("destination")).sort("minutes", descending=True, nulls_last=True).head(top)
-    return {
+    return MatrixCheck({
         "municipalities": n,
         "pairs": int(df.height),
         "unreachable_pairs": unreachable,
@@ -301,7 +332,7 @@ def check_matrix(df: pl.DataFrame, *, tolerance_min: float = 0.5, top: int = 10)
         "triangle_worst_excess_minutes": round(max(worst, 0.0) if worst is not None else 0.0, 3),
         "triangle_tolerance_minutes": tolerance_min,
         "slowest": slow.select("origin", "destination", "minutes", "km").to_dicts(),
-    }
+    })
 
 
 def _square_minutes(df: pl.DataFrame) -> pl.DataFrame:

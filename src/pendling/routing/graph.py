@@ -45,8 +45,33 @@ class RoadGraph:
     def n_edges(self) -> int:
         return self.edges.height
 
+    def _summary(self) -> tuple[str, list[tuple[str, str]], list[str]]:
+        """Title, rows and detail attributes of the notebook/console summary (no ``info`` dump)."""
+        e = self.edges
+        ferry = e.filter(pl.col("highway") == "ferry") if "highway" in e.columns else e.clear()
+        routes = ferry["ferry"].drop_nulls().n_unique() if "ferry" in ferry.columns else 0
+        rows = [
+            ("nodes", f"{self.n_nodes:,}"),
+            ("edges", f"{self.n_edges:,} directed"),
+            ("ferries", f"{routes} routes ({ferry.height} directed edges)"),
+        ]
+        if self.n_nodes:
+            lon, lat = self.nodes["lon"], self.nodes["lat"]
+            rows.append(("extent", f"lon {lon.min():.2f}–{lon.max():.2f}, lat {lat.min():.2f}–{lat.max():.2f}"))
+        src = self.info.get("source")
+        if isinstance(src, dict) and src:
+            rows.append(("source", f"{src.get('kind', 'OSM')} {src.get('file', '')}, OSM date {src.get('osm_date', '?')}"))
+        return "RoadGraph", rows, [".nodes", ".edges", ".info"]
+
     def __repr__(self) -> str:
-        return f"RoadGraph({self.n_nodes:,} nodes, {self.n_edges:,} directed edges)"
+        from pendling import _summary as S
+
+        return S.text(*self._summary())
+
+    def _repr_html_(self) -> str:
+        from pendling import _summary as S
+
+        return S.html_table(*self._summary())
 
 
 def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:

@@ -56,6 +56,37 @@ class SynthResult:
     manifest: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def _summary(self) -> tuple[str, list[tuple[str, str]], list[str]]:
+        """Title, rows and detail attributes of the notebook/console summary (no manifest dump)."""
+        from pendling import _summary as S
+
+        m = self.manifest
+        files = m.get("files", [])
+        rows_written = sum(int(f.get("rows", 0)) for f in files)
+        scenario = m.get("scenario", {})
+        dirt = {k: v for k, v in (scenario.get("dirt") or {}).items() if v}
+        rows = [
+            ("persons", f"{int(m.get('persons', 0)):,} employed per year, seed {m.get('seed')}"),
+            ("years", S.span(m.get("years", []))),
+            ("rows", f"{rows_written:,} in {len(files)} {m.get('format', '')} files in {self.directory}"),
+            ("scenario", S.cut(f"{scenario.get('name', '?')}: {scenario.get('description', '')}".strip().rstrip(":"))),
+            ("dirt", ", ".join(f"{k} {v:g}" for k, v in sorted(dirt.items())) or "none"),
+            ("truth", f"{self.truth.height:,} cells with expected values"),
+        ]
+        if self.seconds:
+            rows.append(("took", f"{sum(self.seconds.values()):.1f} s"))
+        return "SynthResult", rows, [".files", ".truth", ".manifest", ".seconds"]
+
+    def __repr__(self) -> str:
+        from pendling import _summary as S
+
+        return S.text(*self._summary())
+
+    def _repr_html_(self) -> str:
+        from pendling import _summary as S
+
+        return S.html_table(*self._summary())
+
 
 def parse_years(years: str | Iterable[int] | tuple[int, int]) -> list[int]:
     """'2014-2022', '2014..2022', '2015' or an iterable of consecutive years → the list of years."""
