@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything pendling needs on a fresh machine, idempotently:
-#   a virtual environment in .venv with pendling (editable) and its test tools,
+#   a virtual environment in .venv with pendling (editable), its test tools and the docs tools (mkdocs),
 #   and the OSRM binaries used by the OSRM backend tests (from the osrm-bindings wheel on PyPI).
 # Usage: bash scripts/bootstrap.sh        (PYTHON=python3.12 to pick another interpreter)
 set -euo pipefail
@@ -17,7 +17,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> installing pendling and its dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 
 if [ -f scripts/fetch_osrm.sh ]; then
   echo "==> OSRM binaries (for the OSRM backend and its tests)"
