@@ -225,8 +225,9 @@ def _checked(df: pl.DataFrame, path: Path) -> None:
     if nested:
         raise InputError("Stata and SAS files hold only flat columns", file=path, column=", ".join(nested),
                          hint="drop or flatten these columns, or write .parquet")
-    big = [c for c, t in df.schema.items() if t in (pl.Int64, pl.UInt64, pl.UInt32)
-           and df.height and df[c].abs().max() is not None and int(df[c].abs().max()) > EXACT_INT_MAX]
+    # min and max rather than abs(): abs of Int64's smallest value overflows
+    big = [c for c, t in df.schema.items() if t in (pl.Int64, pl.UInt64) and df[c].null_count() < df.height
+           and max(-int(df[c].min()), int(df[c].max())) > EXACT_INT_MAX]
     if big:
         raise InputError("integers beyond 2^53 cannot be stored exactly in Stata or SAS (doubles)",
                          file=path, column=", ".join(big), hint="write .parquet or .csv for these values")

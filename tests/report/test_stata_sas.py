@@ -164,6 +164,8 @@ def test_what_the_formats_cannot_hold_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="2\\^53") as err:
         io.write_table(pl.DataFrame({"pnr": [2**53 + 1]}), tmp_path / "a.dta")
     assert err.value.column == "pnr"
+    with pytest.raises(InputError, match="2\\^53"):
+        io.write_table(pl.DataFrame({"x": pl.Series([-(2**63), 1], dtype=pl.Int64)}), tmp_path / "a.xpt")
     with pytest.raises(InputError, match="200 bytes") as err:
         io.write_table(pl.DataFrame({"note": ["x" * 201]}), tmp_path / "a.xpt")
     assert err.value.column == "note"
