@@ -62,6 +62,31 @@ def test_results_round_trip_equals_parquet(run_result, tmp_path: Path, suffix: s
     assert ref["suppressed"].sum() > 0  # the comparison covered suppressed (missing) cells too
 
 
+def test_xpt_reads_in_an_independent_v5_reader(run_result, tmp_path: Path) -> None:
+    """pandas' own XPORT reader (v5 only, not readstat) sees the same table as the Parquet output."""
+    import numpy as np
+    import pandas as pd
+
+    _, res = run_result
+    write_results(res, tmp_path / "r.parquet")
+    write_results(res, tmp_path / "r.xpt")
+    ref = pl.read_parquet(tmp_path / "r.parquet")
+    back = pd.read_sas(tmp_path / "r.xpt", format="xport", encoding="utf-8")
+    names = statfiles.xpt_names(ref.columns)
+    assert list(back.columns) == [names[c] for c in ref.columns]
+    for col, dtype in ref.schema.items():
+        got = back[names[col]]
+        if dtype == pl.String:
+            assert got.tolist() == ref[col].fill_null("").to_list(), col
+            continue
+        want = ref[col].cast(pl.Float64).to_numpy()
+        x = got.to_numpy(dtype=float, copy=True)
+        x[np.abs(x) < 1e-78] = 0.0  # pandas decodes the IBM zero (all bits 0) as 16**-65
+        assert np.array_equal(np.isnan(x), np.isnan(want)), col
+        ok = ~np.isnan(want)  # pandas decodes IBM floats with rounding in the last bits (pyreadstat: exact)
+        assert np.allclose(x[ok], want[ok], rtol=1e-14, atol=0), col
+
+
 def test_dta_labels_come_from_the_method_notes(run_result, tmp_path: Path) -> None:
     _, res = run_result
     write_results(res, tmp_path / "r.dta")
