@@ -68,5 +68,9 @@ def test_notebook_runs(name: str, workdir: Path) -> None:
     assert not stderr, f"{name} printed to stderr (warnings?): {stderr}"
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == FIGURES[name], f"{name} showed {len(images)} figures, expected {FIGURES[name]}"
+    if name == "01_quickstart.ipynb":  # the panel and the run show their summaries, not their dicts
+        pages = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+        assert any("<b>Panel</b>" in p and "kept of" in p for p in pages)
+        assert any("<b>MobilityResult</b>" in p and "person-years" in p for p in pages)
     assert (NOTEBOOK_DIR / name).read_bytes() == before
     assert not any(workdir.iterdir()), "a notebook left files in its working directory"
