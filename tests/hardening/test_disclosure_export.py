@@ -56,7 +56,7 @@ def _relations(regions: set[str], job_groups: set[str]) -> list[tuple[str, str, 
     kg = tuple(r for r in regions if r not in names | {"hovedstaden", "rest", "all"})
     if kg:
         rels.append(("region", "all", kg))
-    rels.append(("job_group", "all", tuple(sorted(job_groups - {"all"}))))
+    rels.append(("job_group", "all", tuple(sorted(job_groups - {"all", "unclassified"}))))  # nuisance: outside
     return rels
 
 

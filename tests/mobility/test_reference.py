@@ -93,7 +93,8 @@ def reference(frame: pl.DataFrame, definition: str):
         counts[(year, kind)] += 1
         flow = "movers" if kind == "mover" else "job_changers"
         region = "hovedstaden" if REGION[prev["home_muni"]] == 1084 else "rest"
-        for g in (prev["job_group"], "all"):
+        # the job-group total 'all' leaves out 'unclassified' (its own rows only)
+        for g in (prev["job_group"], *(["all"] if prev["job_group"] != "unclassified" else [])):
             for reg in (region, "all"):
                 cells[(year, flow, g, reg)].append((before, after))
     return counts, cells

@@ -70,8 +70,9 @@ def test_columns_come_in_the_agreed_order(raw):
 @pytest.mark.parametrize(
     ("flow", "job_group", "region", "people"),
     [
-        ("movers", "all", "all", MOVERS),
-        ("movers", "all", "hovedstaden", {k: MOVERS[k] for k in (1, 2, 8)}),  # home at t-1 in 101/147
+        # person 8 has an unclassified DISCO: own rows, outside the job-group total 'all'
+        ("movers", "all", "all", {k: MOVERS[k] for k in (1, 2, 10)}),
+        ("movers", "all", "hovedstaden", {k: MOVERS[k] for k in (1, 2)}),  # home at t-1 in 101/147
         ("movers", "digital", "all", {k: MOVERS[k] for k in (1, 10)}),  # 10 is digital at t-1
         ("job_changers", "all", "all", JOB_CHANGERS),
     ],
@@ -91,6 +92,10 @@ def test_single_person_cells(raw):
     assert got["ci_low"] is None and got["sd_rel_change"] is None  # no interval from one observation
     unknown = _cell(raw, "movers", "unclassified", "all")  # person 8, unknown DISCO
     assert unknown["n"] == 1 and unknown["mean_rel_change"] == pytest.approx(-0.5)
+    # ... in rows of its own, outside the job-group total: all = digital + office + physical_social
+    assert _cell(raw, "movers", "unclassified", "hovedstaden")["n"] == 1
+    assert _cell(raw, "movers", "all", "hovedstaden")["n"] == sum(
+        _cell(raw, "movers", g, "hovedstaden")["n"] for g in ("digital", "office", "physical_social"))
     within = _cell(raw, "movers", "office", "all")  # person 2 moved inside København
     assert within["n"] == 1 and within["mean_rel_change"] == 0.0
 
@@ -99,7 +104,8 @@ def test_regions_and_kommunegrupper(raw):
     assert _cell(raw, "movers", "all", "rest")["n"] == 1  # person 10 lived in Aarhus
     assert _cell(raw, "movers", "all", "midtjylland")["n"] == 1
     assert _cell(raw, "movers", "all", "nordjylland")["n"] == 0
-    assert _cell(raw, "movers", "all", "hovedstadskommuner")["n"] == 3
+    assert _cell(raw, "movers", "all", "hovedstadskommuner")["n"] == 2  # + person 8, unclassified
+    assert _cell(raw, "movers", "unclassified", "hovedstadskommuner")["n"] == 1
     assert _cell(raw, "movers", "all", "storbykommuner")["n"] == 1
     assert _cell(raw, "job_changers", "physical_social", "rest")["n"] == 1  # person 3
 
@@ -129,8 +135,9 @@ def test_municipality_definition_drops_within_moves(panel, matrix, municipalitie
     res = mob.compute(panel, matrix, 2021, municipalities=municipalities, disclosure=False,
                       mover_definition="municipality")
     got = _cell(res, "movers", "all", "all")
-    assert got["n"] == 3
-    hand = _by_hand([MOVERS[k] for k in (1, 8, 10)])
+    assert got["n"] == 2  # 1 and 10; person 8 (also a municipality mover) is unclassified
+    assert _cell(res, "movers", "unclassified", "all")["n"] == 1
+    hand = _by_hand([MOVERS[k] for k in (1, 10)])
     assert got["mean_rel_change"] == pytest.approx(hand["mean_rel_change"])
 
 

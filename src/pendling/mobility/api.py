@@ -403,10 +403,15 @@ def run(
     attrition = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
     if disclosure:
         results = _disc.apply_disclosure(results, min_n, median_min_n=median_min_n)
-        # the flows' bucket counts equal the national cells: keep them hidden where the cell is, and
-        # never let a published cell's count be the complement that hides another
+        # A flow's bucket count is the sum of its national cells: job group 'all' plus the nuisance
+        # groups outside that total. Hide it where any of them is hidden (else subtraction reveals
+        # it), and never let it be the complement that hides another count when all are published.
         bucket_of = {"movers": "mover", "job_changers": "job_changer"}
-        national = results.filter((pl.col("job_group") == _stats.ALL) & (pl.col("region") == _stats.ALL))
+        national = (
+            results.filter(pl.col("region") == _stats.ALL)
+            .filter(pl.col("job_group").is_in([_stats.ALL, *_stats.NUISANCE_GROUPS]))
+            .group_by("year", "flow").agg(pl.col("suppressed").any())
+        )
 
         def flows_rows(cells: pl.DataFrame) -> pl.Expr:
             keys = cells.select("year", pl.col("flow").cast(pl.Utf8).replace_strict(bucket_of).alias("bucket"))

@@ -38,12 +38,14 @@ import polars as pl
 from scipy.linalg import null_space
 
 from pendling.errors import InputError
-from pendling.mobility.stats import ALL, KOMMUNEGRUPPE_NAMES, REGION_HOVEDSTADEN, REGION_NAMES
+from pendling.mobility.stats import ALL, KOMMUNEGRUPPE_NAMES, NUISANCE_GROUPS, REGION_HOVEDSTADEN, REGION_NAMES
 
 DEFAULT_MIN_N = 5
 ABSOLUTE_MIN_N = 3
 MEDIAN_MIN_N = 50
 KEYS: tuple[str, ...] = ("year", "flow", "job_group", "region")
+HEADLINE_REGIONS: tuple[str, ...] = ("hovedstaden", "rest", ALL)
+"""Regions of the report's figures; the five regions and kommunegrupper are finer breakdowns."""
 FLAG_COLUMNS = ("suppressed", "suppression")
 
 
@@ -68,7 +70,8 @@ def default_relations(df: pl.DataFrame) -> list[Relation]:
     if set(groups) & present:
         rels.append(Relation("region", ALL, tuple(groups)))
     if "job_group" in df.columns:
-        parts = sorted(set(df["job_group"].cast(pl.Utf8).to_list()) - {ALL})
+        # nuisance groups (unclassified) are outside the job-group total: see stats.NUISANCE_GROUPS
+        parts = sorted(set(df["job_group"].cast(pl.Utf8).to_list()) - {ALL, *NUISANCE_GROUPS})
         if parts:
             rels.append(Relation("job_group", ALL, tuple(parts)))
     return [r for r in rels if r.dim in df.columns]
@@ -107,11 +110,25 @@ def _complement_pass(df: pl.DataFrame, rel: Relation, keys: Sequence[str]) -> li
     candidates = (
         members.join(inst.select(others), on=others, how="semi", nulls_equal=True)
         .filter(~pl.col("_supp") & (pl.col("_n0") > 0))
-        .sort([*others, "_is_total", "_n0", "_row"], nulls_last=True)
+        .sort([*others, "_loss", "_is_total", "_n0", "_row"], nulls_last=True)
         .group_by(others, maintain_order=True)
         .first()
     )
     return candidates["_row"].to_list()
+
+
+def loss_rank(df: pl.DataFrame) -> pl.Expr:
+    """Information lost by suppressing a cell, coarse rank: 0 a nuisance job group (``unclassified``),
+    1 a finer breakdown (the five regions, kommunegrupper), 2 a headline cell (a classified job group
+    or ``all`` × hovedstaden/rest/all). Complements are taken from the lowest rank, then smallest n."""
+    rank = pl.lit(2, dtype=pl.Int8)
+    if "region" in df.columns:
+        rank = pl.when(pl.col("region").cast(pl.Utf8).is_in(HEADLINE_REGIONS)).then(rank).otherwise(
+            pl.lit(1, dtype=pl.Int8))
+    if "job_group" in df.columns:
+        rank = pl.when(pl.col("job_group").cast(pl.Utf8).is_in(NUISANCE_GROUPS)).then(
+            pl.lit(0, dtype=pl.Int8)).otherwise(rank)
+    return rank.alias("_loss")
 
 
 def _relation_matrix(block: pl.DataFrame, relations: Sequence[Relation], keys: Sequence[str]) -> np.ndarray:
@@ -179,6 +196,7 @@ def suppression_pattern(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
     work = df.with_row_index("_row").with_columns(
         pl.col("n").fill_null(0).alias("_n0"),
         (((pl.col("n") > 0) & (pl.col("n") < min_n)).fill_null(False) | already).alias("_supp"),
+        loss_rank(df),
     )
     primary = work["_supp"].clone()
     while True:
@@ -190,7 +208,7 @@ def suppression_pattern(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
             changed = bool(add)
             if changed:
                 work = work.with_columns(pl.col("_supp") | pl.col("_row").is_in(sorted(add)))
-        leaks = recoverable_cells(work.drop("_row"), relations, keys, block_keys, suppressed=work["_supp"])
+        leaks = recoverable_cells(work.drop("_row", "_loss"), relations, keys, block_keys, suppressed=work["_supp"])
         if leaks.is_empty():
             break
         # A leak through several relations at once: suppress the smallest published non-empty cell
@@ -208,9 +226,9 @@ def suppression_pattern(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
                     same = same & (pl.col(k) == lk[k])
             related = related | same
         open_cells = work.filter(block & ~pl.col("_supp") & (pl.col("_n0") > 0))
-        pick = open_cells.filter(related).sort("_n0", "_row")
+        pick = open_cells.filter(related).sort("_loss", "_n0", "_row")
         if pick.is_empty():
-            pick = open_cells.sort("_n0", "_row")
+            pick = open_cells.sort("_loss", "_n0", "_row")
         if pick.is_empty():
             raise RuntimeError("disclosure audit found a leak it cannot close")  # pragma: no cover
         work = work.with_columns(pl.col("_supp") | (pl.col("_row") == pick["_row"][0]))

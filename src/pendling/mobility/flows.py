@@ -29,6 +29,8 @@ Two engines, each doing what it is best at:
 
 * **DuckDB aggregates** the usable movers and job-changers into exact cell sums and medians
   (all SQL is in this module); it is the only step that ``limits`` (memory, threads) govern.
+  The job-group total ``all`` sums the classified job groups only: ``unclassified`` (and any other
+  of ``NUISANCE_GROUPS``) has its own rows outside the total.
 
 Residence change ("moved"):
 
@@ -53,7 +55,7 @@ import duckdb
 import polars as pl
 
 from pendling.mobility.limits import Limits, connect
-from pendling.mobility.stats import KOMMUNEGRUPPE_NAMES, REGION_HOVEDSTADEN, REGION_NAMES
+from pendling.mobility.stats import KOMMUNEGRUPPE_NAMES, NUISANCE_GROUPS, REGION_HOVEDSTADEN, REGION_NAMES
 from pendling.panel.columns import CANONICAL_SCHEMA
 
 MoverDefinition = Literal["address", "municipality"]
@@ -182,32 +184,36 @@ FROM timed
 # whatever the row order or thread count: reruns give identical bits, and the sums of the fine
 # cells (year × flow × job group × home region × kommunegruppe) add up exactly to every published
 # cell. Means, variances and covariances are formed from these sums in pendling.mobility.stats.
-_SUMS_SQL = """
-WITH
-fine AS (
+_FINE_SQL = """
+CREATE TEMP TABLE fine AS
+SELECT
+    year, flow, job_group, in_hovedstaden, region5, kommunegruppe,
+    count(*) AS n,
+    sum(qr) AS s_r, sum(qr * qr) AS ss_r, sum(ql) AS s_l,
+    sum(qb) AS s_b, sum(qa) AS s_a, sum(qb * qb) AS ss_b, sum(qa * qa) AS ss_a, sum(qa * qb) AS s_ab,
+    count(*) FILTER (WHERE r > 0) AS n_longer,
+    count(*) FILTER (WHERE r < 0) AS n_shorter
+FROM (   -- every value < 2^53 after scaling, so round() is exact before the cast
     SELECT
-        year, flow, job_group, in_hovedstaden, region5, kommunegruppe,
-        count(*) AS n,
-        sum(qr) AS s_r, sum(qr * qr) AS ss_r, sum(ql) AS s_l,
-        sum(qb) AS s_b, sum(qa) AS s_a, sum(qb * qb) AS ss_b, sum(qa * qa) AS ss_a, sum(qa * qb) AS s_ab,
-        count(*) FILTER (WHERE r > 0) AS n_longer,
-        count(*) FILTER (WHERE r < 0) AS n_shorter
-    FROM (   -- every value < 2^53 after scaling, so round() is exact before the cast
-        SELECT
-            *,
-            CAST(round(r * {r_scale}) AS HUGEINT) AS qr,
-            CAST(round(ln(a / b) * {r_scale}) AS HUGEINT) AS ql,
-            CAST(round(b * {m_scale}) AS HUGEINT) AS qb,
-            CAST(round(a * {m_scale}) AS HUGEINT) AS qa
-        FROM flow_rows
-    )
-    GROUP BY ALL
+        *,
+        CAST(round(r * {r_scale}) AS HUGEINT) AS qr,
+        CAST(round(ln(a / b) * {r_scale}) AS HUGEINT) AS ql,
+        CAST(round(b * {m_scale}) AS HUGEINT) AS qb,
+        CAST(round(a * {m_scale}) AS HUGEINT) AS qa
+    FROM flow_rows
 )
+GROUP BY ALL
+"""
+
+# The cells: the job-group cells from every fine cell, the job-group totals ('all') from the
+# classified job groups only ({where}; see NUISANCE_GROUPS in pendling.mobility.stats).
+_SUMS_SQL = """
 SELECT
     {keys},
     sum(n)::BIGINT, sum(s_r), sum(ss_r), sum(s_l), sum(s_b), sum(s_a), sum(ss_b), sum(ss_a), sum(s_ab),
     sum(n_longer)::BIGINT, sum(n_shorter)::BIGINT
 FROM fine
+WHERE {where}
 GROUP BY GROUPING SETS ({grouping_sets})
 """
 
@@ -215,15 +221,13 @@ GROUP BY GROUPING SETS ({grouping_sets})
 _MEDIANS_SQL = """
 SELECT {keys}, median(r)
 FROM flow_rows
+WHERE {where}
 GROUP BY GROUPING SETS ({grouping_sets})
 """
 
 # Cell keys: NULL job_group = all job groups; the region label comes from the first non-NULL of
 # in_hovedstaden, region5, kommunegruppe (all NULL: 'all').
-_KEYS_SQL = (
-    "year, flow, CASE WHEN grouping(job_group) = 0 THEN job_group END, in_hovedstaden, "
-    "{region5}, {kommunegruppe}, {region5_grouped}"
-)
+_KEYS_SQL = "year, flow, {job_group}, in_hovedstaden, {region5}, {kommunegruppe}, {region5_grouped}"
 
 _GROUPING_SETS = {
     None: ["(year, flow, job_group, in_hovedstaden)", "(year, flow, in_hovedstaden)",
@@ -236,15 +240,20 @@ SUM_COLUMNS = ("year", "flow", "job_group", "region", "n", "s_r", "ss_r", "s_l",
 """Columns of :func:`cells_and_attrition`'s sums (exact integers, fixed point; see R_SCALE, M_SCALE)."""
 
 
-def _cell_sql(template: str, by: Sequence[str]) -> str:
-    sets = [*_GROUPING_SETS[None], *(s for b in by for s in _GROUPING_SETS[b])]
+def _cell_sql(template: str, by: Sequence[str], totals: bool, nuisance: Sequence[int] = ()) -> str:
+    """``template`` over the grouping sets of the job-group cells (``totals`` False) or of the
+    job-group totals (True; rows of the ``nuisance`` job-group codes left out)."""
+    sets = [s for s in (*_GROUPING_SETS[None], *(s for b in by for s in _GROUPING_SETS[b]))
+            if ("job_group" in s) != totals]
     # a key outside every grouping set may not be selected: stand in a NULL for it
     keys = _KEYS_SQL.format(
+        job_group="NULL" if totals else "job_group",
         region5="region5" if "region" in by else "NULL",
         kommunegruppe="kommunegruppe" if "kommunegruppe" in by else "NULL",
         region5_grouped="grouping(region5) = 0" if "region" in by else "false",
     )
-    return template.format(keys=keys, grouping_sets=", ".join(sets), r_scale=R_SCALE, m_scale=M_SCALE)
+    where = f"job_group NOT IN ({', '.join(map(str, nuisance))})" if totals and nuisance else "true"
+    return template.format(keys=keys, grouping_sets=", ".join(sets), where=where)
 
 
 def _cell_label(key: tuple, job_groups: Sequence[str]) -> tuple | None:
@@ -267,16 +276,19 @@ def _cell_label(key: tuple, job_groups: Sequence[str]) -> tuple | None:
 def _cell_sums(con: duckdb.DuckDBPyConnection, by: Sequence[str], job_groups: Sequence[str]) -> list[tuple]:
     """One tuple per non-empty cell in :data:`SUM_COLUMNS` order, from table ``timed``."""
     con.execute(f"CREATE TEMP VIEW flow_rows AS {_FLOW_ROWS_SQL.format(hovedstaden=REGION_HOVEDSTADEN)}")
+    con.execute(_FINE_SQL.format(r_scale=R_SCALE, m_scale=M_SCALE))
+    nuisance = [i for i, g in enumerate(job_groups) if g in NUISANCE_GROUPS]
     medians = {}
-    for row in con.sql(_cell_sql(_MEDIANS_SQL, by)).fetchall():
-        label = _cell_label(row[:7], job_groups)
-        if label is not None:
-            medians[label] = row[7]
     out = []
-    for row in con.sql(_cell_sql(_SUMS_SQL, by)).fetchall():
-        label = _cell_label(row[:7], job_groups)
-        if label is not None:
-            out.append((*label, *row[7:], medians[label]))
+    for totals in (False, True):
+        for row in con.sql(_cell_sql(_MEDIANS_SQL, by, totals, nuisance)).fetchall():
+            label = _cell_label(row[:7], job_groups)
+            if label is not None:
+                medians[label] = row[7]
+        for row in con.sql(_cell_sql(_SUMS_SQL, by, totals, nuisance)).fetchall():
+            label = _cell_label(row[:7], job_groups)
+            if label is not None:
+                out.append((*label, *row[7:], medians[label]))
     return out
 
 

@@ -54,6 +54,10 @@ KOMMUNEGRUPPE_NAMES: dict[int, str] = {
 }
 JOB_GROUPS: tuple[str, ...] = ("digital", "office", "physical_social", "unclassified")
 ALL = "all"
+NUISANCE_GROUPS: tuple[str, ...] = ("unclassified",)
+"""Job groups reported in their own rows but left out of the job-group total ``all``: the total is
+the classified persons (the lines a figure draws), so that a small nuisance cell never forces
+complementary suppression of a headline cell (pendling.mobility.disclosure)."""
 BY_OPTIONS: tuple[str, ...] = ("region", "kommunegruppe")
 CONFIDENCE = 0.95
 

@@ -11,13 +11,15 @@ probability matrices the generator samples from. Summing over the persons in a c
   estimate falls in except with probability ≈ 6·10⁻⁵ per cell (normal approximation).
 
 Cells follow :mod:`pendling.mobility`: year (t, the later November), flow, job group and home region
-at t-1 ('hovedstaden', 'rest'), plus 'all' margins for both.
+at t-1 ('hovedstaden', 'rest'), plus 'all' margins for both (the job-group
+'all' over the classified groups: 'unclassified' is outside it, as in pendling.mobility).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from pendling.mobility.stats import NUISANCE_GROUPS
 from pendling.panel.jobgroups import JOB_GROUPS
 
 TOLERANCE_SE_MULTIPLE = 4.0
@@ -41,8 +43,10 @@ def finalize_truth(parts: list[pl.DataFrame]) -> pl.DataFrame:
     cells = pl.concat(parts)
     keys = ["year", "flow"]
     all_region = cells.group_by(*keys, "job_group").agg(_SUMS).with_columns(region=pl.lit("all"))
-    all_group = cells.group_by(*keys, "region").agg(_SUMS).with_columns(job_group=pl.lit("all"))
-    all_all = cells.group_by(*keys).agg(_SUMS).with_columns(job_group=pl.lit("all"), region=pl.lit("all"))
+    # the job-group total 'all' is over the classified groups, as in pendling.mobility
+    classified = cells.filter(~pl.col("job_group").is_in(NUISANCE_GROUPS))
+    all_group = classified.group_by(*keys, "region").agg(_SUMS).with_columns(job_group=pl.lit("all"))
+    all_all = classified.group_by(*keys).agg(_SUMS).with_columns(job_group=pl.lit("all"), region=pl.lit("all"))
     cols = ["year", "flow", "job_group", "region", "n", "sum_expected", "sum_variance"]
     full = pl.concat([cells.select(cols), all_region.select(cols), all_group.select(cols), all_all.select(cols)])
     group_rank = {g: i for i, g in enumerate((*JOB_GROUPS, "all"))}
