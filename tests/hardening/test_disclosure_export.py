@@ -102,10 +102,13 @@ def assert_results_safe(results: pl.DataFrame, min_n: int) -> None:
 def assert_attrition_safe(attrition: pl.DataFrame, results: pl.DataFrame, min_n: int) -> None:
     """Small counts hidden; no (stage, year) group with exactly one count left to deduce, counting a
     flow bucket as known wherever the results publish its national cell."""
-    national = {
-        (str(r["year"]).split(".")[0], {"movers": "mover", "job_changers": "job_changer"}[r["flow"]]): _n(r["n"])
-        for r in results.to_dicts() if r["job_group"] == "all" and r["region"] == "all"
-    }
+    # a flow's bucket count = its national 'all' cell + the national 'unclassified' cell (outside 'all')
+    parts: dict[tuple, list] = {}
+    for r in results.to_dicts():
+        if r["region"] == "all" and r["job_group"] in ("all", "unclassified"):
+            key = (str(r["year"]).split(".")[0], {"movers": "mover", "job_changers": "job_changer"}[r["flow"]])
+            parts.setdefault(key, []).append(_n(r["n"]))
+    national = {k: None if None in v else sum(v) for k, v in parts.items()}
     groups: dict[tuple, list] = {}
     for r in attrition.to_dicts():
         n = _n(r["n"])
