@@ -417,13 +417,14 @@ def run(
             keys = cells.select("year", pl.col("flow").cast(pl.Utf8).replace_strict(bucket_of).alias("bucket"))
             return pl.struct("year", "bucket").is_in(keys.to_struct().implode()) & (pl.col("stage") == "flows")
 
-        attrition = _disc.apply_count_disclosure(
+        attrition = _disc.protect_attrition(
             attrition, min_n, force=flows_rows(national.filter(pl.col("suppressed"))),
             public=flows_rows(national.filter(~pl.col("suppressed"))),
         )
     else:
         results = results.with_columns(pl.lit(None, dtype=pl.Utf8).alias("suppression"))
-        attrition = attrition.with_columns(pl.lit(False).alias("suppressed"))
+        attrition = attrition.with_columns(pl.lit(False).alias("suppressed"),
+                                           pl.lit(None, dtype=pl.Utf8).alias("suppression"))
     method = method_notes(yrs, by_t, min_n if disclosure else None, mover_definition, median_min_n,
                           matrix, sources, fallback=fallback_note(fallback, min_n if disclosure else None))
     return MobilityResult(results, attrition, method, min_n if disclosure else None)
@@ -528,7 +529,7 @@ def attrition(
     """Attrition of stages 'panel' (from the Panel, if given) and 'flows' (every person-year of ``years``).
 
     For stage 'flows' the n of a year sum to the panel's person-years in that year. With
-    ``disclosure`` small counts are suppressed (:func:`pendling.mobility.disclosure.apply_count_disclosure`).
+    ``disclosure`` small counts are suppressed (:func:`pendling.mobility.disclosure.protect_attrition`).
     """
     _check_definition(mover_definition)
     frame, panel_attrition, _, yrs, mat, munis, rows_per_year, _ = _prepare(panel, matrix, years, municipalities)
@@ -536,8 +537,8 @@ def attrition(
     _check_flow_totals(rows_per_year, counts)
     out = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
     if disclosure:
-        return _disc.apply_count_disclosure(out, min_n)
-    return out.with_columns(pl.lit(False).alias("suppressed"))
+        return _disc.protect_attrition(out, min_n)
+    return out.with_columns(pl.lit(False).alias("suppressed"), pl.lit(None, dtype=pl.Utf8).alias("suppression"))
 
 
 def mover_fallback(frame: pl.DataFrame, provenance: dict[str, Any], mover_definition: str) -> dict[str, int]:

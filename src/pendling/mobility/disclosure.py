@@ -30,6 +30,7 @@ Rules applied by :func:`apply_disclosure` to a result table (one row per cell, k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ def check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
-def _complement_pass(df: pl.DataFrame, rel: Relation, keys: Sequence[str]) -> list[int]:
+def _complement_pass(df: pl.DataFrame, rel: Relation, keys: Sequence[str], zeros: bool = False) -> list[int]:
     """Row ids to suppress so that no instance of ``rel`` has exactly one suppressed member."""
     others = [k for k in keys if k != rel.dim and k in df.columns] or ["_const"]
     label = pl.col(rel.dim).cast(pl.Utf8)
@@ -109,8 +110,8 @@ def _complement_pass(df: pl.DataFrame, rel: Relation, keys: Sequence[str]) -> li
         return []
     candidates = (
         members.join(inst.select(others), on=others, how="semi", nulls_equal=True)
-        .filter(~pl.col("_supp") & (pl.col("_n0") > 0))
-        .sort([*others, "_loss", "_is_total", "_n0", "_row"], nulls_last=True)
+        .filter(~pl.col("_supp") & ~pl.col("_public") & ((pl.col("_n0") > 0) | zeros))
+        .sort([*others, pl.col("_n0") == 0, "_loss", "_is_total", "_n0", "_row"], nulls_last=True)
         .group_by(others, maintain_order=True)
         .first()
     )
@@ -182,10 +183,15 @@ def recoverable_cells(df: pl.DataFrame, relations: Sequence[Relation] | None = N
 
 def suppression_pattern(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
                         relations: Sequence[Relation] | None = None, keys: Sequence[str] = KEYS,
-                        block_keys: Sequence[str] = ("year", "flow")) -> pl.Series:
+                        block_keys: Sequence[str] = ("year", "flow"), loss: pl.Expr | None = None,
+                        zeros: bool = False, public: pl.Expr | None = None) -> pl.Series:
     """Per row: null (published), 'primary' or 'complementary'. Pure; ``df`` needs ``n`` and the keys.
 
     Rows already flagged ``suppressed`` (e.g. a table that went through this before) stay suppressed.
+    ``loss`` ranks what a complement costs (lower is taken first; default :func:`loss_rank`).
+    ``zeros``: an empty cell may be a complement when no non-empty one protects (count tables whose
+    totals are known elsewhere: hiding a 0 beside a 1 leaves 0 + 1 and 1 + 0 open). ``public``:
+    rows known anyway (e.g. a total published elsewhere): never hidden, never a complement.
     """
     min_n = check_min_n(min_n)
     relations = default_relations(df) if relations is None else list(relations)
@@ -193,22 +199,26 @@ def suppression_pattern(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
         already = df["suppressed"].fill_null(False)
     else:
         already = pl.repeat(False, df.height, eager=True)
+    is_public = pl.lit(False) if public is None else public.fill_null(False)
     work = df.with_row_index("_row").with_columns(
         pl.col("n").fill_null(0).alias("_n0"),
-        (((pl.col("n") > 0) & (pl.col("n") < min_n)).fill_null(False) | already).alias("_supp"),
-        loss_rank(df),
+        ((((pl.col("n") > 0) & (pl.col("n") < min_n)).fill_null(False) | already) & ~is_public).alias("_supp"),
+        (loss_rank(df) if loss is None else loss).cast(pl.Int8).alias("_loss"),
+        is_public.alias("_public"),
     )
     primary = work["_supp"].clone()
     while True:
         changed = True
         while changed:  # pairwise rule to a fixpoint
-            add: set[int] = set()
-            for rel in relations:
-                add |= set(_complement_pass(work, rel, keys))
-            changed = bool(add)
-            if changed:
-                work = work.with_columns(pl.col("_supp") | pl.col("_row").is_in(sorted(add)))
-        leaks = recoverable_cells(work.drop("_row", "_loss"), relations, keys, block_keys, suppressed=work["_supp"])
+            changed = False
+            # one relation at a time, the narrowest first, each seeing the complements chosen
+            # before it: a cell hidden for one relation often protects the next one too
+            for rel in sorted(relations, key=lambda r: len(r.parts)):
+                add = _complement_pass(work, rel, keys, zeros)
+                if add:
+                    changed = True
+                    work = work.with_columns(pl.col("_supp") | pl.col("_row").is_in(add))
+        leaks = recoverable_cells(work.drop("_row", "_loss", "_public"), relations, keys, block_keys, suppressed=work["_supp"])
         if leaks.is_empty():
             break
         # A leak through several relations at once: suppress the smallest published non-empty cell
@@ -225,10 +235,11 @@ def suppression_pattern(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
                 if k != rel.dim and k in work.columns:
                     same = same & (pl.col(k) == lk[k])
             related = related | same
-        open_cells = work.filter(block & ~pl.col("_supp") & (pl.col("_n0") > 0))
-        pick = open_cells.filter(related).sort("_loss", "_n0", "_row")
+        open_cells = work.filter(block & ~pl.col("_supp") & ~pl.col("_public") & ((pl.col("_n0") > 0) | zeros))
+        order = [pl.col("_n0") == 0, "_loss", "_n0", "_row"]
+        pick = open_cells.filter(related).sort(order)
         if pick.is_empty():
-            pick = open_cells.sort("_loss", "_n0", "_row")
+            pick = open_cells.sort(order)
         if pick.is_empty():
             raise RuntimeError("disclosure audit found a leak it cannot close")  # pragma: no cover
         work = work.with_columns(pl.col("_supp") | (pl.col("_row") == pick["_row"][0]))
@@ -311,8 +322,12 @@ def apply_count_disclosure(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
         .agg(pl.col("_row").first())
     )["_row"]
     supp = work["_supp"] | work["_row"].is_in(partner.implode())
+    reason = pl.when(~pl.col("suppressed")).then(None).when(
+        ((pl.col(count) > 0) & (pl.col(count) < min_n)).fill_null(False)).then(pl.lit("primary")).otherwise(
+        pl.lit("complementary"))
     return (
         df.with_columns(supp.alias("suppressed"))
+        .with_columns(reason.alias("suppression"))
         .with_columns(pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(count)).alias(count))
     )
 
@@ -326,3 +341,226 @@ def disclosure_note(min_n: int | None, median_min_n: int = MEDIAN_MIN_N) -> str:
         f"suppression; medians only for n >= {median_min_n}; shares only where both sides have >= {min_n}; "
         "no min/max exported"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Count tables written beside the results (attrition, flags, rows per year) and the one gate every
+# file writer calls: disclose_table.
+
+COUNT_COLUMNS: tuple[str, ...] = ("n", "input", "kept", "excluded")
+"""Columns that hold person or row counts in the tables pendling writes."""
+NO_DISCLOSURE_NOTE = ("NO disclosure control (--no-disclosure): unsuppressed counts, "
+                      "not for export from DST servers")
+_TOTALS = ("input", "kept", "excluded")
+
+
+def _panel_pattern(part: pl.DataFrame, min_n: int) -> tuple[pl.Series, pl.DataFrame]:
+    """Suppression of stage-'panel' attrition rows and of the per-year totals derived from them.
+
+    Within a year the buckets add up to the input rows, the ``kept*`` buckets to the kept rows and
+    the others to the excluded rows; those three totals are published too (rows per year), so they
+    are cells of the same relations. Returns (``suppression`` per row of ``part``, a frame ``year``,
+    ``input``, ``kept``, ``excluded`` with hidden totals null). ``part`` needs ``year``, ``bucket``,
+    ``n`` and ``_force`` (rows hidden whatever their n).
+    """
+    work = part.select(
+        pl.col("year").cast(pl.Utf8).fill_null("none").alias("year"), pl.col("bucket").cast(pl.Utf8),
+        pl.col("n").cast(pl.Int64), pl.col("_force").alias("suppressed"), pl.lit(False).alias("_virtual"),
+    )
+    kept = pl.col("bucket").str.starts_with("kept")
+    # the totals as cells of their own, labelled apart from the buckets (one bucket is called 'kept')
+    # A year with a count already hidden (a table controlled before) has unknown totals: no total
+    # cells, so its relations are not enforced again and its pattern stays as it is.
+    totals = work.group_by("year", maintain_order=True).agg(
+        pl.col("n").sum().alias("__input"), pl.col("n").filter(kept).sum().alias("__kept"),
+        pl.col("n").filter(~kept).sum().alias("__excluded"), pl.col("n").is_null().any().alias("_unknown"),
+    )
+    virtual = totals.unpivot(index=["year", "_unknown"], on=[f"__{t}" for t in _TOTALS], variable_name="bucket",
+                             value_name="n").select(
+        "year", pl.col("bucket").cast(pl.Utf8),
+        pl.when(pl.col("_unknown")).then(None).otherwise(pl.col("n")).cast(pl.Int64).alias("n"),
+        pl.lit(False).alias("suppressed"), pl.lit(True).alias("_virtual"), "_unknown",
+    ).filter(~pl.col("_unknown")).drop("_unknown")
+    table = pl.concat([work, virtual])
+    buckets = work["bucket"].unique(maintain_order=True).to_list()
+    relations = [
+        Relation("bucket", "__input", tuple(buckets)),
+        Relation("bucket", "__kept", tuple(b for b in buckets if b.startswith("kept"))),
+        Relation("bucket", "__excluded", tuple(b for b in buckets if not b.startswith("kept"))),
+        Relation("bucket", "__input", ("__kept", "__excluded")),
+    ]
+    # The input rows of a year count as known (an extract's size is no secret), so hiding them would
+    # protect nothing: the buckets must protect each other (a 0 too, if nothing else is left). A
+    # bucket is the first choice as a complement, then the kept/excluded totals.
+    is_input = pl.col("_virtual") & (pl.col("bucket") == "__input")
+    loss = pl.when(pl.col("_virtual")).then(3).otherwise(2)
+    reason = suppression_pattern(table, min_n, relations=relations, keys=("year", "bucket"), block_keys=("year",),
+                                 loss=loss, zeros=True, public=is_input)
+    # ... but a small input count is still not written
+    small = ((pl.col("n") > 0) & (pl.col("n") < min_n)).fill_null(False)
+    shown = table.with_columns(pl.when(reason.is_null() & ~(is_input & small)).then(pl.col("n")).alias("n"))
+    hidden_totals = (
+        totals.select("year").join(
+            shown.filter(pl.col("_virtual")).pivot(on="bucket", index="year", values="n"), on="year", how="left")
+        .with_columns(*(pl.lit(None, dtype=pl.Int64).alias(f"__{c}") for c in _TOTALS
+                        if not (shown["_virtual"] & (shown["bucket"] == f"__{c}")).any()))
+        .select(pl.when(pl.col("year") == "none").then(None).otherwise(pl.col("year")).cast(pl.Int16).alias("year"),
+                *(pl.col(f"__{c}").cast(pl.Int64).alias(c) for c in _TOTALS))
+    )
+    return reason[: work.height], hidden_totals
+
+
+def protect_attrition(attrition: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *, force: pl.Expr | None = None,
+                      public: pl.Expr | None = None) -> pl.DataFrame:
+    """An attrition table (``stage``, ``year``, ``bucket``, ``n``) with small counts hidden, same rows.
+
+    Stage 'panel': per year, buckets = input rows, ``kept*`` buckets = kept rows, the rest = excluded
+    rows (see :func:`_panel_pattern`; the same pattern whatever command writes the table). Other
+    stages (e.g. 'flows'): each year's buckets add up to a known total
+    (:func:`apply_count_disclosure` with ``force`` and ``public``). Adds ``suppressed`` (bool) and
+    ``suppression`` ('primary' | 'complementary' | null); hidden counts are null.
+    """
+    min_n = check_min_n(min_n)
+    work = attrition.with_row_index("_order").with_columns(
+        (force.fill_null(False) if force is not None else pl.lit(False)).alias("_force"),
+        (public.fill_null(False) if public is not None else pl.lit(False)).alias("_public"),
+        pl.col("n").is_null().alias("_was_null"),
+    )
+    is_panel = pl.col("stage") == "panel"
+    panel = work.filter(is_panel)
+    parts = []
+    if panel.height:
+        reason, _ = _panel_pattern(panel.with_columns(pl.col("_force") | pl.col("_was_null")), min_n)
+        if "suppression" in panel.columns:  # a row hidden before keeps the rule that hid it
+            reason = pl.select(pl.when(panel["_was_null"] & panel["suppression"].is_not_null())
+                               .then(panel["suppression"]).otherwise(reason)).to_series()
+        parts.append(panel.with_columns(reason.alias("suppression")))
+    other = work.filter(~is_panel)
+    if other.height:
+        done = apply_count_disclosure(other.drop("suppressed", "suppression", strict=False), min_n,
+                                      force=pl.col("_force") | pl.col("_was_null"), public=pl.col("_public"))
+        parts.append(done.drop("suppressed"))
+    out = pl.concat(parts, how="diagonal_relaxed").sort("_order") if parts else work.with_columns(
+        pl.lit(None, dtype=pl.Utf8).alias("suppression"))
+    return (
+        out.with_columns(pl.col("suppression").is_not_null().alias("suppressed"))
+        .with_columns(pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("n")).alias("n"))
+        .drop("_order", "_force", "_public", "_was_null")
+        .select(*(c for c in attrition.columns if c not in FLAG_COLUMNS), "suppressed", "suppression")
+    )
+
+
+def protect_rows_per_year(attrition: pl.DataFrame, min_n: int = DEFAULT_MIN_N) -> pl.DataFrame:
+    """``year``, ``input``, ``kept``, ``excluded`` from a raw attrition table, hidden exactly where
+    :func:`protect_attrition` hides them (null), so the two tables never tell more together."""
+    min_n = check_min_n(min_n)
+    panel = attrition.filter(pl.col("stage") == "panel").with_columns(pl.col("n").is_null().alias("_force"))
+    if panel.is_empty():
+        return pl.DataFrame(schema={"year": pl.Int16, **dict.fromkeys(_TOTALS, pl.Int64)})
+    _, totals = _panel_pattern(panel, min_n)
+    return totals.sort("year", nulls_last=True)
+
+
+def protect_primary(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *,
+                    counts: Sequence[str] | None = None) -> pl.DataFrame:
+    """Hide counts 0 < n < ``min_n`` in a table whose counts add up to nothing (e.g. the panel's
+    overlapping flags) or that is a subset of a controlled table (e.g. a figure's data): the whole
+    row's values become null, ``suppressed`` (bool) and ``suppression`` ('primary') are set.
+    Rows already flagged ``suppressed`` stay so."""
+    min_n = check_min_n(min_n)
+    counts = [c for c in (counts or COUNT_COLUMNS) if c in df.columns]
+    small = pl.any_horizontal(((pl.col(c) > 0) & (pl.col(c) < min_n)).fill_null(False) for c in counts) \
+        if counts else pl.lit(False)
+    before = pl.col("suppressed").fill_null(False) if "suppressed" in df.columns else pl.lit(False)
+    keep = {"year", "flow", "job_group", "region", "stage", "bucket", "flag", "description", "suppressed",
+            "suppression"}
+    values = [c for c in df.columns if c not in keep]
+    previous = pl.col("suppression") if "suppression" in df.columns else pl.lit(None, dtype=pl.Utf8)
+    return df.with_columns(
+        (small | before).alias("_hide"), small.alias("_small"),
+    ).with_columns(
+        *(pl.when(pl.col("_hide")).then(None).otherwise(pl.col(c)).alias(c) for c in values),
+        pl.col("_hide").alias("suppressed"),
+        pl.when(pl.col("_small") & previous.is_null()).then(pl.lit("primary")).otherwise(previous)
+        .alias("suppression"),
+    ).drop("_hide", "_small")
+
+
+FLAG_BUCKETS: dict[str, str] = {
+    "home_alias": "kept_code_alias", "work_alias": "kept_code_alias", "lbnr0": "kept_lbnr0",
+    "lbnr_missing": "kept_lbnr_missing", "disco_unclassified": "kept_disco_unclassified",
+}
+"""Panel flags that count (nearly) the same rows as an attrition bucket: often equal to it, so a
+flag is hidden wherever its bucket is, or it would give the hidden bucket away."""
+
+
+def protect_flags(flags: pl.DataFrame, attrition: pl.DataFrame, min_n: int = DEFAULT_MIN_N) -> pl.DataFrame:
+    """The panel's flags (``year``, ``flag``, ``n``): counts 0 < n < ``min_n`` hidden, and every flag
+    whose attrition bucket (:data:`FLAG_BUCKETS`) :func:`protect_attrition` hides in that year.
+    Flags overlap and add up to nothing, so no other complement is needed."""
+    hidden = protect_attrition(attrition, min_n).filter(pl.col("suppressed") & (pl.col("stage") == "panel"))
+    pairs = hidden.select(pl.col("year").cast(pl.Int16), pl.col("bucket").cast(pl.Utf8)).unique()
+    bucket = pl.col("flag").cast(pl.Utf8).replace_strict(FLAG_BUCKETS, default=None, return_dtype=pl.Utf8)
+    forced = pl.struct(pl.col("year").cast(pl.Int16), bucket.alias("bucket")).is_in(pairs.to_struct().implode())
+    out = protect_primary(flags.with_columns(forced.fill_null(False).alias("suppressed")), min_n, counts=["n"])
+    return out.with_columns(
+        pl.when(pl.col("suppressed") & pl.col("suppression").is_null()).then(pl.lit("complementary"))
+        .otherwise(pl.col("suppression")).alias("suppression"))
+
+
+_COUNT_IN_TEXT = re.compile(
+    r"(?<![\w.])(\d[\d,]*)(\s+(?:kept\s+|input\s+|excluded\s+)?(?:rows?|persons?|person-years?|movers?|"
+    r"job-changers?|addresses|values|cells?)\b)")
+
+
+def mask_small_counts(text: str, min_n: int = DEFAULT_MIN_N) -> str:
+    """A warning or note with counts 0 < n < ``min_n`` ("3 rows", "1 person-years") written as
+    "<min_n rows", for free text that goes into files (e.g. the panel summary's warnings)."""
+    def repl(m: re.Match[str]) -> str:
+        k = int(m.group(1).replace(",", ""))
+        return f"<{min_n}{m.group(2)}" if 0 < k < min_n else m.group(0)
+
+    return _COUNT_IN_TEXT.sub(repl, text)
+
+
+def disclose_table(df: pl.DataFrame, min_n: int = DEFAULT_MIN_N, *, attrition: pl.DataFrame | None = None,
+                   disclosure: bool = True) -> pl.DataFrame:
+    """THE gate before any table with counts is written to a file: returns what may be written.
+
+    Recognised by its columns:
+
+    * results (``year, flow, job_group, region, n``): :func:`apply_disclosure` (minimum n,
+      complementary suppression by least information loss, within-cell rules);
+    * attrition (``stage, bucket, n``): :func:`protect_attrition`;
+    * rows per year (``input, kept, excluded``): :func:`protect_rows_per_year` of ``attrition``
+      (required, so both tables hide the same totals);
+    * panel flags (``flag, n``): :func:`protect_flags` with ``attrition`` (required);
+    * any other table with a count column (:data:`COUNT_COLUMNS`; e.g. flags, a figure's data):
+      :func:`protect_primary`;
+    * a table without counts (e.g. travel times) is returned unchanged.
+
+    ``disclosure=False`` returns ``df`` with a column ``disclosure`` saying, in the file itself,
+    that it is unsuppressed (:data:`NO_DISCLOSURE_NOTE`). Idempotent: a table that went through
+    this with the same ``min_n`` comes back unchanged.
+    """
+    cols = set(df.columns)
+    if not disclosure:
+        return df.with_columns(pl.lit(NO_DISCLOSURE_NOTE).alias("disclosure")) if set(COUNT_COLUMNS) & cols else df
+    min_n = check_min_n(min_n)
+    if {*KEYS, "n"} <= cols:
+        return apply_disclosure(df, min_n)
+    if {"stage", "bucket", "n"} <= cols:
+        return protect_attrition(df, min_n)
+    if set(_TOTALS) <= cols:
+        if attrition is None:
+            raise InputError("rows per year can only be disclosure-controlled together with their attrition table",
+                             hint="pass attrition= (the panel's raw attrition)")
+        return protect_rows_per_year(attrition, min_n)
+    if {"flag", "n"} <= cols:
+        if attrition is None:
+            raise InputError("panel flags can only be disclosure-controlled together with their attrition table",
+                             hint="pass attrition= (the panel's raw attrition)")
+        return protect_flags(df, attrition, min_n)
+    if set(COUNT_COLUMNS) & cols:
+        return protect_primary(df, min_n)
+    return df
