@@ -48,7 +48,11 @@ def test_suppressed_cells_are_gaps_not_zero(results: pl.DataFrame) -> None:
     assert math.isnan(y[i]) and not np.isnan(np.delete(y, i)).any()
     row = fr.data.filter((pl.col("year") == 2017) & (pl.col("job_group") == "digital")).row(0, named=True)
     assert row["suppressed"] and row["mean_rel_change"] is None and row["ci_low"] is None
-    assert "n < 5 suppressed" in fr.caption and "gaps: 2" in fr.caption  # digital and office in 2017
+    # digital and office in 2017: both counts named, and no wording that reads as "gaps drawn as 0"
+    hidden = fr.data.filter(pl.col("suppressed"))
+    primary = hidden.filter(pl.col("suppression") == "primary").height
+    assert hidden.height == 2 and f"gaps: {primary} primary (n < 5), {2 - primary} complementary" in fr.caption
+    assert "suppressed cells are drawn as gaps" in fr.caption.lower() and "gaps: 2" not in fr.caption
 
 
 def test_fixture_is_a_disclosure_fixed_point(results: pl.DataFrame) -> None:

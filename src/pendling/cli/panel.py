@@ -22,6 +22,9 @@ PathsArg = Annotated[
     typer.Argument(help="Extract file(s), a directory of per-year files (ras2015.parquet ...) or a glob."),
 ]
 YearsOpt = Annotated[str | None, typer.Option("--years", help="Years to keep, e.g. 2015-2018,2020. Default: all.")]
+MinNOpt = Annotated[
+    int, typer.Option("--min-n", help="Minimum count written to files; smaller counts are hidden (DST: at least 3).")
+]
 
 
 def _load(paths: list[str], years: str | None, reading: ReadOptions) -> Panel:
@@ -62,16 +65,22 @@ def check(
     reading: ReadOptions,
     years: YearsOpt = None,
     attrition_out: Annotated[
-        Path | None, typer.Option("--attrition-out", help="Also write the attrition table (.csv, .parquet or .xlsx).")
+        Path | None, typer.Option("--attrition-out", help="Also write the attrition table (.csv, .parquet or .xlsx), "
+                                  "disclosure-controlled (counts below --min-n hidden).")
     ] = None,
+    min_n: MinNOpt = 5,
 ) -> None:
     """Validate extracts: rows per year, attrition table, notes and warnings (e.g. gaps in years)."""
+    from pendling.mobility.disclosure import check_min_n
+
+    check_min_n(min_n)
     panel = _load(paths, years, reading)
     _report(panel)
     if attrition_out is not None:
         from pendling.io import write_table
+        from pendling.mobility.disclosure import disclose_table
 
-        show_path("Wrote", [write_table(panel.attrition, attrition_out)])
+        show_path("Wrote", [write_table(disclose_table(panel.attrition, min_n), attrition_out)])
     _verdict(panel)
 
 
@@ -83,13 +92,18 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Output table: .parquet (recommended) or .csv.")],
     reading: ReadOptions,
     years: YearsOpt = None,
+    min_n: MinNOpt = 5,
 ) -> None:
     """Write the canonical person-year table with job_group and region_code; attrition, flags and a
-    summary beside it (<stem>.attrition.csv, <stem>.flags.csv, <stem>.panel.json)."""
+    summary beside it (<stem>.attrition.csv, <stem>.flags.csv, <stem>.panel.json), their counts
+    disclosure-controlled (counts below --min-n hidden)."""
+    from pendling.mobility.disclosure import check_min_n
+
+    check_min_n(min_n)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise InputError("--out must end in .parquet or .csv", file=out)
     panel = _load(paths, years, reading)
     _report(panel)
-    written = export_panel(panel, out, mapping=reading.jobgroups)
+    written = export_panel(panel, out, mapping=reading.jobgroups, min_n=min_n)
     show_path("Wrote", list(written.values()))
     _verdict(panel)

@@ -89,13 +89,14 @@ def _panel(source: Path | None, reading: ReadOptions):
     return panel
 
 
-def _save(result, out: Path, data_out: Path | None) -> None:  # noqa: ANN001 (FigureResult)
+def _save(result, out: Path, data_out: Path | None, min_n: int = 5) -> None:  # noqa: ANN001 (FigureResult)
     from pendling.io import write_table
+    from pendling.mobility.disclosure import disclose_table
     from pendling.report.style import save_figure
 
     written = [save_figure(result.figure, out)]
     if data_out is not None:
-        written.append(write_table(result.data, data_out))
+        written.append(write_table(disclose_table(result.data, min_n), data_out))
     show_path("Wrote", written)
 
 
@@ -160,7 +161,7 @@ def plot(
                                 job_group_mapping=reading.jobgroups)
         flow = "movers" if figure is Figure.movers else "job_changers"
         result = figures.plot_change(table, flow=flow, region=region, min_n=min_n, note=note)
-    _save(result, out, data_out)
+    _save(result, out, data_out, min_n)
     print_frame(plotted_display(result.data), title=f"plotted data ({figure.value}, {region})")
     console.print(result.caption, highlight=False)
 

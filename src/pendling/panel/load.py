@@ -399,25 +399,33 @@ def side_paths(out: str | Path) -> dict[str, Path]:
 
 
 def export_panel(
-    panel: Panel, out: str | Path, *, mapping: pl.DataFrame | str | Path | None = None
+    panel: Panel, out: str | Path, *, mapping: pl.DataFrame | str | Path | None = None, min_n: int = 5
 ) -> dict[str, Path]:
     """Write the canonical table with ``job_group`` and ``region_code`` (Parquet or CSV by suffix) and,
     beside it, the attrition table, the flags table and a JSON summary (sources, options, warnings).
 
-    All writes are atomic and deterministic: the same inputs give byte-identical files.
+    The canonical table is microdata for the research server; the side files' counts go through
+    :func:`pendling.mobility.disclosure.disclose_table` with ``min_n`` (hidden counts are empty,
+    ``suppressed``/``suppression`` say why), so they may leave it. All writes are atomic and
+    deterministic: the same inputs give byte-identical files.
     """
+    from pendling.mobility.disclosure import disclose_table, mask_small_counts
+
     where = side_paths(out)
     derived = panel.with_derived(mapping)
+    per_year = disclose_table(panel.rows_per_year(), min_n, attrition=panel.attrition)
     write_table(derived, where["table"])
-    write_csv(panel.attrition, where["attrition"])
-    write_csv(panel.flags, where["flags"])
+    write_csv(disclose_table(panel.attrition, min_n), where["attrition"])
+    write_csv(disclose_table(panel.flags, min_n, attrition=panel.attrition), where["flags"])
     summary = {
         "generator": EXPORT_GENERATOR,
-        "rows_written": panel.frame.height,
-        "rows_read": panel.n_input,
-        "rows_per_year": panel.rows_per_year().to_dicts(),
+        # totals only where no year's count is hidden (else total - the others gives it away)
+        "rows_written": panel.frame.height if per_year["kept"].null_count() == 0 else None,
+        "rows_read": panel.n_input if per_year["input"].null_count() == 0 else None,
+        "rows_per_year": per_year.to_dicts(),
+        "min_n": min_n,
         "sources": panel.sources,
-        "warnings": panel.warnings,
+        "warnings": [mask_small_counts(w, min_n) for w in panel.warnings],
         "provenance": panel.provenance,
         "columns": {name: str(dtype) for name, dtype in derived.schema.items()},
     }

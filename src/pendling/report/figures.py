@@ -80,6 +80,7 @@ def change_data(
         pl.col("n").cast(pl.Int64),
         *(pl.col(c).cast(pl.Float64) for c in ("mean_rel_change", "ci_low", "ci_high")),
         pl.col("suppressed").cast(pl.Boolean),
+        *([pl.col("suppression").cast(pl.Utf8)] if "suppression" in of_flow.columns else []),
     )
     dup = cells.group_by("year", "job_group").len().filter(pl.col("len") > 1)
     if dup.height:
@@ -380,16 +381,21 @@ def _finish(
 
 
 def _caption(data: pl.DataFrame, method: str, min_n: int, note: str | None = None) -> str:
+    """Method line, then n per point and the suppressed cells by rule (primary: n < min_n;
+    complementary: hidden so the primary ones cannot be recovered from totals), drawn as gaps."""
     hidden = pl.col("suppressed").fill_null(False)
     shown = data.filter(~hidden & (pl.col("n").fill_null(0) > 0))
-    n_hidden = data.filter(hidden).height
+    rule = pl.col("suppression") if "suppression" in data.columns else pl.lit(None, dtype=pl.Utf8)
+    n_complementary = data.filter(hidden & (rule == "complementary").fill_null(False)).height
+    n_primary = data.filter(hidden).height - n_complementary  # hidden for its own n (or a rule not recorded)
     n_empty = data.filter(~hidden & (pl.col("n").fill_null(0) == 0)).height
     lo, hi = (shown["n"].min(), shown["n"].max()) if shown.height else (None, None)
     n_part = "no point shown" if lo is None else f"n per point {lo:,}" + (f"–{hi:,}" if hi != lo else "")
-    empty = f"; {n_empty} without observations" if n_empty else ""
+    empty = f" {n_empty} cells without observations are gaps too." if n_empty else ""
     return (
-        f"{method}\nShaded (a bar where a year stands alone): 95 % confidence interval. {n_part}; cells with n < {min_n} suppressed "
-        f"(drawn as gaps: {n_hidden}{empty})." + (f"\n{note}" if note else "")
+        f"{method}\nShaded (a bar where a year stands alone): 95 % confidence interval. {n_part}; suppressed "
+        f"cells are drawn as gaps: {n_primary} primary (n < {min_n}), {n_complementary} complementary (hidden "
+        f"so the primary ones cannot be recovered from totals).{empty}" + (f"\n{note}" if note else "")
     )
 
 
