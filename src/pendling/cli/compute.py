@@ -159,7 +159,9 @@ def compute(
         err_console.print("[bold yellow]WARNING: --no-disclosure: these results are NOT disclosure-controlled "
                           "and must not leave the research server.[/]")
     else:
-        n_supp = int(result.results["suppressed"].sum())
-        console.print(f"Disclosure control: min n = {min_n}; {n_supp} of {result.results.height} cells suppressed "
-                      "(primary + complementary).")
+        rule = result.results["suppression"]
+        n_primary, n_compl = int((rule == "primary").sum()), int((rule == "complementary").sum())
+        console.print(f"Disclosure control: min n = {min_n}; {n_primary + n_compl} of {result.results.height} cells "
+                      f"suppressed ({n_primary} primary: n < {min_n}; {n_compl} complementary: would be recoverable "
+                      "from totals).")
     show_path("Wrote", written)

@@ -603,7 +603,9 @@ def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mov
         ("commute_time", "T = matrix[home municipality, workplace municipality], car minutes; the diagonal is "
                          "the within-municipality time"),
         ("rel_change", "r = T_t / T_(t-1) - 1, a fraction (0.11 = 11 %)"),
-        ("job_group", "from DISCO-08 at t-1 (longest-prefix mapping; unknown codes -> unclassified)"),
+        ("job_group", "from DISCO-08 at t-1 (longest-prefix mapping; unknown codes -> unclassified); job group "
+                      "'all' = the classified groups (digital + office + physical_social); unclassified has rows "
+                      "of its own outside 'all', so its small cells never force a headline cell out"),
         ("region", "of the home municipality at t-1: hovedstaden = Region Hovedstaden (region code 1084), "
                    "rest = the other four regions, all = Denmark"
                    + ("; by region adds nordjylland, midtjylland, syddanmark, hovedstaden and sjaelland (region "

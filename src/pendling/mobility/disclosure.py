@@ -12,11 +12,16 @@ Rules applied by :func:`apply_disclosure` to a result table (one row per cell, k
    ``all`` = the five kommunegrupper; job group ``all`` = the sum of the job groups. Sums of
    n, ΣT and Σr follow the same relations, so a lone suppressed cell in a relation could be recovered
    by subtraction (n_rest = n_all - n_hovedstaden, and so the means). Wherever a relation (within the
-   same year and flow) holds exactly one suppressed cell, the smallest published non-empty member is
-   suppressed too ('complementary'), children before the total. This repeats until stable; then an
-   exact linear-algebra audit (:func:`recoverable_cells`) checks that no suppressed cell is a linear
+   same year and flow) holds exactly one suppressed cell, one more published non-empty member is
+   suppressed ('complementary'), chosen by least information loss (:func:`loss_rank`): a nuisance
+   group's cell (``unclassified``) first, then a finer breakdown (five regions, kommunegrupper), a
+   headline cell last; parts before the total; the smallest n. Relations are visited one at a time,
+   the narrowest first, each seeing the complements chosen before it. This repeats until stable; then
+   an exact linear-algebra audit (:func:`recoverable_cells`) checks that no suppressed cell is a linear
    combination of published ones, and suppresses more if it is. A relation whose total row is absent
-   from the table is not enforced (nothing to subtract from).
+   from the table is not enforced (nothing to subtract from). The job-group total ``all`` leaves the
+   nuisance groups out (``pendling.mobility.stats.NUISANCE_GROUPS``): otherwise a small unclassified
+   cell would always be ``all`` minus the classified groups, and protecting it would cost a headline cell.
 3. **Within-cell rules** for published cells: ``median_rel_change`` only where n ≥ ``median_min_n``
    (default 50; a median is one person's value or the mean of two, DST allows it only without risk of
    identification); ``share_longer``/``share_shorter`` only where both the counted group and its
@@ -25,7 +30,9 @@ Rules applied by :func:`apply_disclosure` to a result table (one row per cell, k
 4. No minimum or maximum is ever computed or exported.
 
 :func:`apply_count_disclosure` does rules 1–2 for count tables such as attrition, where every group
-(e.g. stage × year) is treated as a relation with a known total.
+(e.g. stage × year) is treated as a relation with a known total. :func:`disclose_table` is the one gate
+every file writer calls: it recognises results, attrition, rows per year, flags and other count tables
+and applies the matching control (or, with ``disclosure=False``, marks the table as unsuppressed).
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ PERCENT_COLUMNS = {
 COLUMN_NOTES: dict[str, str] = {
     "year": "November reference year t (the change is from t-1 to t)",
     "flow": "movers = moved home, kept workplace; job_changers = changed workplace, kept home",
-    "job_group": "DISCO-08 job group (digital, office, physical_social, unclassified) or all",
+    "job_group": "DISCO-08 job group (digital, office, physical_social, unclassified) or all (the three "
+                 "classified groups; unclassified is outside it)",
     "region": "home at t-1: hovedstaden = Region Hovedstaden, rest = the other four, all; the five regions and "
               "kommunegrupper when computed with --by (see the method note 'region')",
     "n": "persons (person-year transitions) in the cell; empty where suppressed",
@@ -49,6 +50,7 @@ COLUMN_NOTES: dict[str, str] = {
     "ci_high": "95 % confidence interval of mean_rel_change, upper end (fraction, shown as percent)",
     "suppressed": "TRUE where disclosure control blanked the cell",
     "suppression": "primary (n below the minimum) or complementary (would be recoverable by subtraction)",
+    "disclosure": "present only in unsuppressed output (--no-disclosure): not for export",
     "mean_minutes_before": "mean one-way car commute time at t-1 (minutes)",
     "mean_minutes_after": "mean one-way car commute time at t (minutes)",
     "stage": "attrition stage: panel (reading the extracts) or flows (classifying transitions)",
