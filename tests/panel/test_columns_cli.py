@@ -96,10 +96,17 @@ def test_cli_export_writes_table_and_side_files_deterministically(tmp_path: Path
     groups = dict(zip(table["pnr"].to_list(), table["job_group"].to_list(), strict=False))
     assert groups[2] in ("office", "digital") and groups[4] == "physical_social" and groups[5] == "unclassified"
 
+    # side files are disclosure-controlled (min N 5): small counts and their complements are empty
     att = pl.read_csv(tmp_path / "out" / "canonical.attrition.csv")
-    assert att["n"].sum() == extract().height
+    hidden = att.filter(pl.col("suppressed"))
+    assert hidden.height > 0 and hidden["n"].null_count() == hidden.height
+    assert set(hidden["suppression"]) <= {"primary", "complementary"}
+    published = att["n"].drop_nulls()
+    assert ((published == 0) | (published >= 5)).all()
     summary = json.loads((tmp_path / "out" / "canonical.panel.json").read_text())
-    assert summary["rows_read"] == 30 and summary["rows_written"] == 21
+    per_year = pl.DataFrame(summary["rows_per_year"])
+    assert summary["min_n"] == 5 and per_year["input"].drop_nulls().sum() <= 30
+    assert summary["rows_read"] in (30, None) and summary["rows_written"] in (21, None)
     assert (tmp_path / "out" / "canonical.flags.csv").is_file()
 
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
@@ -130,7 +137,16 @@ def test_cli_check_writes_attrition_when_asked(tmp_path: Path) -> None:
         app, ["panel", "check", str(DATA / "ras_extract_latin1.sas7bdat"), "--attrition-out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert pl.read_csv(out)["n"].sum() == 30
+    att = pl.read_csv(out)  # disclosure-controlled: what is hidden is flagged, the rest as counted
+    published = att["n"].drop_nulls()
+    assert ((published == 0) | (published >= 5)).all() and att["suppressed"].any()
+    assert att["n"].null_count() == att["suppressed"].sum() and att["n"].sum() < 30
+    # with --min-n 3 fewer counts are hidden (never fewer than 3 observations per cell)
+    out3 = tmp_path / "att3.csv"
+    result = runner.invoke(app, ["panel", "check", str(DATA / "ras_extract_latin1.sas7bdat"),
+                                 "--attrition-out", str(out3), "--min-n", "3"])
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(out3)["suppressed"].sum() <= att["suppressed"].sum()
 
 
 def test_attrition_helper_progress_and_lazy_input() -> None:
