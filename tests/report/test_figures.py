@@ -51,7 +51,7 @@ def test_suppressed_cells_are_gaps_not_zero(results: pl.DataFrame) -> None:
     # digital and office in 2017: both counts named, and no wording that reads as "gaps drawn as 0"
     hidden = fr.data.filter(pl.col("suppressed"))
     primary = hidden.filter(pl.col("suppression") == "primary").height
-    assert hidden.height == 2 and f"gaps: {primary} primary (n < 5), {2 - primary} complementary" in fr.caption
+    assert hidden.height == 2 and f"gaps — {primary} primary (n < 5), {2 - primary} complementary" in fr.caption
     assert "suppressed cells are drawn as gaps" in fr.caption.lower() and "gaps: 2" not in fr.caption
 
 

@@ -382,7 +382,8 @@ def _finish(
 
 def _caption(data: pl.DataFrame, method: str, min_n: int, note: str | None = None) -> str:
     """Method line, then n per point and the suppressed cells by rule (primary: n < min_n;
-    complementary: hidden so the primary ones cannot be recovered from totals), drawn as gaps."""
+    complementary: hidden so the primary ones cannot be recovered from totals), drawn as gaps.
+    One line each, short enough for the figure's width (captions are not wrapped)."""
     hidden = pl.col("suppressed").fill_null(False)
     shown = data.filter(~hidden & (pl.col("n").fill_null(0) > 0))
     rule = pl.col("suppression") if "suppression" in data.columns else pl.lit(None, dtype=pl.Utf8)
@@ -393,9 +394,10 @@ def _caption(data: pl.DataFrame, method: str, min_n: int, note: str | None = Non
     n_part = "no point shown" if lo is None else f"n per point {lo:,}" + (f"–{hi:,}" if hi != lo else "")
     empty = f" {n_empty} cells without observations are gaps too." if n_empty else ""
     return (
-        f"{method}\nShaded (a bar where a year stands alone): 95 % confidence interval. {n_part}; suppressed "
-        f"cells are drawn as gaps: {n_primary} primary (n < {min_n}), {n_complementary} complementary (hidden "
-        f"so the primary ones cannot be recovered from totals).{empty}" + (f"\n{note}" if note else "")
+        f"{method}\nShaded (a bar where a year stands alone): 95 % confidence interval. {n_part}.\n"
+        f"Disclosure control: suppressed cells are drawn as gaps — {n_primary} primary (n < {min_n}), {n_complementary} "
+        f"complementary (protecting them from subtraction).{empty}"
+        + (f"\n{note}" if note else "")
     )
 
 

@@ -38,7 +38,7 @@ JOB_GROUP_LABELS: dict[str, str] = {
     "office": "Traditional office",
     "physical_social": "Physical & social",
     "unclassified": "Unclassified DISCO",
-    "all": "All employed",
+    "all": "All three groups",  # job group total: unclassified DISCO codes are outside it
 }
 
 REGION_LABELS: dict[str, str] = {
