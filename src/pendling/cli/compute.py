@@ -26,6 +26,11 @@ class MoverDefinition(str, Enum):
     municipality = "municipality"
 
 
+class Method(str, Enum):  # issue 15: named method presets (pendling.mobility.variants.METHODS)
+    default = "default"
+    report = "report"
+
+
 def _load_panel(source: Path | None, flow_years: list[int] | None, reading: ReadOptions,
                 step: Callable[[str], None] | None = None):
     """The Panel for ``source`` (t-1 and t of each flow year), or the built-in synthetic demo extract."""
@@ -105,6 +110,11 @@ def compute(
     spill_dir: Annotated[Path | None, typer.Option(
         "--spill-dir", metavar="DIR", help="Folder for DuckDB spill files (a private sub-folder is made and removed). "
                             "Default: the system temp folder (TMPDIR).", show_default=False)] = None,
+    # --- method preset and contrasts (issue 15; kept together) ---
+    method: Annotated[Method, typer.Option(
+        "--method", help="'report': the closest reading of the report's Faktaboks 3.1 (zero-diagonal matrix, "
+                         "built once and cached; persons with an earlier time of 0 counted as zero_time_before; "
+                         "address movers; mean of ratios). See docs/method_report.md.")] = Method.default,
 ) -> None:
     """Mean relative change in commute time of movers and job-changers by job group × region.
 
@@ -140,7 +150,8 @@ def compute(
         result = run(loaded, matrix, wanted, by=list(by or []), min_n=min_n,
                      disclosure=not no_disclosure, mover_definition=mover_definition.value,
                      memory_limit=limits.memory_limit, threads=limits.threads,
-                     temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups)
+                     temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups,
+                     method=method.value)
         bar.update(task, advance=1, description="writing")
         yrs = sorted(result.results["year"].unique().to_list())
         targets = outs or [Path("pendling-results") / f"results_{years_label(yrs)}.parquet"]
@@ -148,7 +159,8 @@ def compute(
         written = [p for t in targets for p in export.write_results(result, t, source=source)]
         bar.update(task, advance=1)
 
-    title = f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers)"
+    title = (f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers, "
+             f"method {method.value})")
     print_results(result.results, title=title, max_rows=max_rows)
     print_warnings(loaded, skip_unopened=True)
     fallback = result.method.filter(pl.col("key") == "mover_definition_fallback")["value"].to_list()
