@@ -18,6 +18,7 @@ from pendling.mobility.api import (
     transitions,
     years_label,
 )
+from pendling.mobility.contrast import contrast
 from pendling.mobility.disclosure import apply_count_disclosure, apply_disclosure, recoverable_cells
 from pendling.mobility.flows import BUCKETS, FLOWS
 
@@ -29,6 +30,7 @@ __all__ = [
     "apply_disclosure",
     "attrition",
     "compute",
+    "contrast",
     "flow_attrition",
     "parse_years",
     "recoverable_cells",
