@@ -21,6 +21,7 @@ from pendling.mobility.api import (
 from pendling.mobility.contrast import contrast
 from pendling.mobility.disclosure import apply_count_disclosure, apply_disclosure, recoverable_cells
 from pendling.mobility.flows import BUCKETS, FLOWS
+from pendling.mobility.sensitivity import sensitivity
 
 __all__ = [
     "BUCKETS",
@@ -35,6 +36,7 @@ __all__ = [
     "parse_years",
     "recoverable_cells",
     "run",
+    "sensitivity",
     "transitions",
     "years_label",
 ]
