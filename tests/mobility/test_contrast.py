@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from pendling.errors import InputError
+from pendling import load_panel
 from pendling.mobility.contrast import contrast, contrast_rows, parse_contrast
 from test_compute_cli import extract  # noqa: F401  (module fixture: DST-named extract)
 
@@ -86,7 +87,6 @@ def test_contrast_on_a_panel_and_its_suppression(panel, matrix, municipalities):
 def test_cli_contrast_writes_the_api_table(extract, tmp_path):  # noqa: F811
     from typer.testing import CliRunner
 
-    from pendling import load_panel
     from pendling.cli import app
 
     out = tmp_path / "res.csv"
@@ -98,3 +98,15 @@ def test_cli_contrast_writes_the_api_table(extract, tmp_path):  # noqa: F811
     assert written.height == api.height == 12  # 2 flows × 3 regions × 2 groups
     assert np.allclose(written["contrast"].fill_null(np.nan).to_numpy(), api["contrast"].fill_null(np.nan).to_numpy(),
                        equal_nan=True)
+
+
+def test_default_scenario_digital_minus_physical_in_hovedstaden_is_clear():
+    from pendling.synth import demo_extract
+
+    panel = load_panel(demo_extract(), years=[2018, 2019, 2020, 2021])
+    out = contrast(panel, None, "2019:2021")
+    row = out.filter((pl.col("flow") == "movers") & (pl.col("region") == "hovedstaden")
+                     & (pl.col("job_group") == "digital")).row(0, named=True)
+    assert row["contrast"] > 0 and row["ci_low"] > 0, row
+    jc = out.filter((pl.col("flow") == "job_changers") & (pl.col("region") == "all"))
+    assert (jc["ci_low"] < 0.05).all()  # job-changers: nothing planted, no clear rise

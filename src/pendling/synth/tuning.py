@@ -37,7 +37,7 @@ from pendling.synth.scenario import Effect, Scenario, load_scenario
 # to keep 'more than doubled' with room.
 TARGETS: dict[tuple[str, str, int], float] = {
     ("digital", "hovedstaden", 2019): 0.205, ("digital", "all", 2019): 0.065,
-    ("digital", "hovedstaden", 2021): 0.38, ("digital", "all", 2021): 0.158,
+    ("digital", "hovedstaden", 2021): 0.38, ("digital", "all", 2021): 0.153,
     ("office", "hovedstaden", 2019): 0.175, ("office", "all", 2019): 0.06,
     ("office", "hovedstaden", 2021): 0.335, ("office", "all", 2021): 0.15,
     ("physical_social", "hovedstaden", 2019): 0.125, ("physical_social", "all", 2019): 0.11,
