@@ -7,13 +7,15 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.markup import escape
 
-from pendling.cli._common import console, err_console, friendly_errors, print_frame, progress
+from pendling.cli._common import err_console, friendly_errors, print_frame, progress, show_path
+from pendling.cli._reading import ReadOptions, print_warnings, reading_options
 
 
 @friendly_errors
+@reading_options
 def sensitivity(
+    reading: ReadOptions,
     panel: Annotated[Path | None, typer.Option(
         "--panel", help="Register extract (file or folder). Default: the built-in synthetic demo extract.")] = None,
     matrix: Annotated[Path | None, typer.Option(
@@ -44,10 +46,10 @@ def sensitivity(
     years = parse_contrast(contrast)
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
-        loaded = _load_panel(panel, list(years))
+        loaded = _load_panel(panel, list(years), reading, lambda msg: bar.update(task, description=msg))
         bar.update(task, advance=1, description="running every variant")
         table = run(loaded, matrix, years, internal=tuple(internal or INTERNAL_CHOICES), min_n=min_n,
-                    disclosure=not no_disclosure)
+                    disclosure=not no_disclosure, job_group_mapping=reading.jobgroups)
         bar.update(task, advance=1, description="writing")
         out.mkdir(parents=True, exist_ok=True)
         paths = [write_csv(table, out / "sensitivity.csv"),
@@ -61,8 +63,7 @@ def sensitivity(
                   (pl.col("max_over_variants") * 100).round(1)).alias("range over variants"),
         "variants", "sign_holds", "significance_holds")
     print_frame(s, title=f"Contrasts {years[0]}→{years[1]} under every method variant", max_rows=40)
+    print_warnings(loaded, skip_unopened=True)
     if no_disclosure:
         err_console.print("[bold yellow]WARNING: --no-disclosure: NOT disclosure-controlled.[/]")
-    console.print("Wrote:")
-    for p in paths:
-        console.print(f"  {escape(str(Path(p).resolve()))}")
+    show_path("Wrote", paths)

@@ -54,7 +54,7 @@ def sensitivity(panel: Any, matrix: Any = None, contrast: str | Sequence[int] = 
     from pendling.mobility import api
 
     first, second = parse_contrast(contrast)
-    frame, *_ = api._panel_parts(panel, [first, second])
+    (frame, _, _), _ = api._panel_source(panel, [first, second])  # a path is read once, not per variant
     levels, contrasts = [], []
     for inner in internal:
         m = variant_matrix(inner, matrix)
