@@ -175,8 +175,8 @@ def compute(
             written += [_write_beside(contrasts, t, "contrast") for t in targets]
         bar.update(task, advance=1)
 
-    title = (f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers, "
-             f"method {method.value})")
+    preset = "" if method is Method.default else f", method {method.value}"
+    title = f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers{preset})"
     print_results(result.results, title=title, max_rows=max_rows)
     if contrasts is not None:
         from pendling.cli._common import print_frame
