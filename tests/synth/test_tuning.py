@@ -54,12 +54,15 @@ def test_calibration_writes_a_scenario_that_round_trips(matrix, tmp_path):
 
 
 def test_committed_default_scenario_meets_the_bands_in_expectation(matrix):
-    # the planted expectation of the shipped default at 200,000 persons: the bands with the most room
+    # the planted expectation of the shipped default at 200,000 persons (a fifteenth of the register, so
+    # its own noise is ~4x the national one): the bands with room at this scale; digital's all-Denmark
+    # cells hinge on Hovedstaden's skewed cell and are checked at 3 M by benchmarks/report_bands.py
     world = build_world(200_000, 1, load_scenario("default"), matrix=matrix)
     truth, km, _ = tuning.simulate(world)
     check = check_report_figures(tuning.achieved(truth, km), km)
     assert check.height == 26
-    firm = check.filter(pl.col("measure").is_in(["mean_km", "deviation_from_all"]) | (pl.col("figure") == "3.7"))
+    firm = check.filter(pl.col("measure").is_in(["mean_km", "deviation_from_all"])
+                        | pl.col("job_group").is_in(["office", "physical_social"]))
     assert firm["ok"].all(), firm.filter(~pl.col("ok"))
 
 
