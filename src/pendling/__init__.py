@@ -25,6 +25,8 @@ _API = {
     "load_panel": "pendling.panel",
     "attrition": "pendling.mobility",
     "compute": "pendling.mobility",
+    "contrast": "pendling.mobility",
+    "sensitivity": "pendling.mobility",
     "synthesize": "pendling.synth",
     "demo_extract": "pendling.synth",
 }

@@ -25,11 +25,14 @@ def default_matrix_path() -> Path:
     return paths.od_matrix_dir() / "od_matrix.parquet"
 
 
-def load_matrix(path: str | Path | None = None, *, require_all: bool = True) -> pl.DataFrame:
+def load_matrix(path: str | Path | None = None, *, require_all: bool = True,
+                zero_diagonal: bool = False) -> pl.DataFrame:
     """Read and validate a travel-time matrix (Parquet or CSV, long form); ``None`` → the shipped one.
 
     Returns the validated long frame sorted by (origin, destination); minutes in minutes, km in km.
-    With ``require_all`` every one of the 98 municipalities must be present.
+    With ``require_all`` every one of the 98 municipalities must be present. ``zero_diagonal`` accepts
+    0 minutes on the diagonal (``pendling matrix build --internal zero``; mobility counts persons
+    with an earlier time of 0 in the attrition bucket ``zero_time_before``).
     """
     p = Path(path) if path is not None else default_matrix_path()
     if not p.is_file():
@@ -59,7 +62,7 @@ def load_matrix(path: str | Path | None = None, *, require_all: bool = True) -> 
             hint="check that the file is complete (not truncated or empty) and really a long-form "
             f"{suffix.lstrip('.')} matrix; rebuild it with `pendling matrix build` if in doubt",
         ) from None
-    return validate_matrix(df, source=p, require_all=require_all)
+    return validate_matrix(df, source=p, require_all=require_all, zero_diagonal=zero_diagonal)
 
 
 def _separator(path: Path) -> str:
@@ -70,7 +73,7 @@ def _separator(path: Path) -> str:
 
 
 def validate_matrix(
-    df: pl.DataFrame, *, source: str | Path | None = None, require_all: bool = True
+    df: pl.DataFrame, *, source: str | Path | None = None, require_all: bool = True, zero_diagonal: bool = False
 ) -> pl.DataFrame:
     """Check a long-form matrix and return it with canonical types, sorted by (origin, destination).
 
@@ -139,7 +142,10 @@ def validate_matrix(
                 values=absent,
                 hint="rebuild the matrix over all 98 municipalities (pendling matrix build)",
             )
-    bad_min = out.filter(~pl.col("minutes").is_finite() | (pl.col("minutes") <= 0) | pl.col("minutes").is_null())
+    zero_ok = (pl.col("origin") == pl.col("destination")) & (pl.col("minutes") == 0) if zero_diagonal else pl.lit(False)
+    bad_min = out.filter(
+        ~pl.col("minutes").is_finite() | ((pl.col("minutes") <= 0) & ~zero_ok) | pl.col("minutes").is_null()
+    )
     if bad_min.height:
         diag = bad_min.filter(pl.col("origin") == pl.col("destination")).height
         raise InputError(
@@ -149,7 +155,8 @@ def validate_matrix(
             column="minutes",
             values=bad_min.select(_pair_value("minutes")).to_series().to_list(),
             hint="relative change needs positive times: build with --internal area for a non-zero "
-            "within-municipality time, and make sure every pair is reachable",
+            "within-municipality time, and make sure every pair is reachable (a zero diagonal is read by "
+            "pendling compute, which counts those persons as zero_time_before)",
         )
     bad_km = out.filter(~pl.col("km").is_finite() | (pl.col("km") < 0) | pl.col("km").is_null())
     if bad_km.height:

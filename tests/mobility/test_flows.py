@@ -101,14 +101,14 @@ def test_unknown_municipality_and_bad_times_are_counted_never_infinite(panel, ma
     assert all(math.isfinite(v) for v in finite)
 
 
-def test_zero_and_nan_travel_times_go_to_invalid_travel_time(panel, matrix, municipalities):
+def test_negative_and_nan_travel_times_go_to_invalid_travel_time(panel, matrix, municipalities):
     m = matrix.with_columns(
-        pl.when((pl.col("origin") == 751) & (pl.col("destination") == 751)).then(0.0)
+        pl.when((pl.col("origin") == 751) & (pl.col("destination") == 751)).then(-1.0)
         .when((pl.col("origin") == 147) & (pl.col("destination") == 101)).then(float("nan"))
         .otherwise(pl.col("minutes")).alias("minutes")
     )
     b = _buckets(mob.transitions(panel, m, 2021, municipalities=municipalities))
-    assert b[3] == "job_changer_invalid_travel_time"  # T_{t-1} = 0 would give r = inf
+    assert b[3] == "job_changer_invalid_travel_time"  # T_{t-1} < 0 (T_{t-1} = 0: test_zero_diagonal.py)
     assert b[1] == "mover_invalid_travel_time"  # NaN
     assert b[10] == "mover_invalid_travel_time"  # (147,101) after the move
 

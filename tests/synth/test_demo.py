@@ -27,7 +27,7 @@ def test_demo_builds_fast_then_is_reused(cache: Path) -> None:
     assert path == demo_dir() and path.parent == cache
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["generator_version"] == GENERATOR_VERSION
-    assert manifest["persons"] == gen.DEMO_PERSONS and manifest["years"] == list(range(2015, 2023))
+    assert manifest["persons"] == gen.DEMO_PERSONS and manifest["years"] == list(range(gen.DEMO_YEARS[0], gen.DEMO_YEARS[1] + 1))
     panel = load_panel(path, years=[2020, 2021])
     assert panel.frame.height == 2 * gen.DEMO_PERSONS
     stamp = (path / "manifest.json").stat().st_mtime_ns

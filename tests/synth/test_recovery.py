@@ -59,9 +59,13 @@ def test_planted_pattern_is_what_the_engine_shows(default_results) -> None:
     # digital and office movers: longer commutes after 2020, most in Hovedstaden
     changes = {(g, r): _change(default_results, "movers", g, r, 2019, 2022)
                for g in ("digital", "office", "physical_social") for r in ("hovedstaden", "rest")}
+    # the default scenario plants the report's sizes (Hovedstaden digital +0.18, office +0.16 from 2019 to
+    # 2021): at this test's 150,000 persons that is ~3 standard errors, so the engine must get the sign
+    # and come within 4 standard errors of the truth; detection at the report's scale is in
+    # benchmarks/report_bands.py and the contrast test on the demo extract
     for g in ("digital", "office"):
         eng, truth, se = changes[(g, "hovedstaden")]
-        assert truth > 0 and eng / se > 3
+        assert truth > 0 and eng > 0 and abs(eng - truth) < 4 * se
     assert changes[("digital", "hovedstaden")][1] > changes[("digital", "rest")][1]
     # physical & social movers and all job changers: no planted change
     eng, truth, se = changes[("physical_social", "hovedstaden")]

@@ -53,6 +53,10 @@ from pendling.cli import compute as _compute  # noqa: E402
 
 app.command("compute")(_compute.compute)
 
+from pendling.cli import sensitivity as _sensitivity  # noqa: E402
+
+app.command("sensitivity")(_sensitivity.sensitivity)
+
 from pendling.cli import plot as _plot  # noqa: E402
 
 app.command("plot")(_plot.plot)

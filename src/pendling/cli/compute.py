@@ -26,6 +26,11 @@ class MoverDefinition(str, Enum):
     municipality = "municipality"
 
 
+class Method(str, Enum):  # issue 15: named method presets (pendling.mobility.variants.METHODS)
+    default = "default"
+    report = "report"
+
+
 def _load_panel(source: Path | None, flow_years: list[int] | None, reading: ReadOptions,
                 step: Callable[[str], None] | None = None):
     """The Panel for ``source`` (t-1 and t of each flow year), or the built-in synthetic demo extract."""
@@ -105,6 +110,15 @@ def compute(
     spill_dir: Annotated[Path | None, typer.Option(
         "--spill-dir", metavar="DIR", help="Folder for DuckDB spill files (a private sub-folder is made and removed). "
                             "Default: the system temp folder (TMPDIR).", show_default=False)] = None,
+    # --- method preset and contrasts (issue 15; kept together) ---
+    method: Annotated[Method, typer.Option(
+        "--method", help="'report': the closest reading of the report's Faktaboks 3.1 (zero-diagonal matrix, "
+                         "built once and cached; persons with an earlier time of 0 counted as zero_time_before; "
+                         "address movers; mean of ratios). See docs/method_report.md.")] = Method.default,
+    contrast: Annotated[str | None, typer.Option(
+        "--contrast", metavar="T0:T1", help="e.g. 2019:2021: per region, the rise of digital (and office) minus the "
+                           "rise of physical & social, movers and job-changers, with person-clustered 95% CIs; "
+                           "written beside each --out as <stem>.contrast<suffix>.", show_default=False)] = None,
 ) -> None:
     """Mean relative change in commute time of movers and job-changers by job group × region.
 
@@ -133,23 +147,42 @@ def compute(
     if len(set(suffixes)) < len(suffixes):
         raise InputError("--out given twice with the same format", values=[str(o) for o in outs],
                          hint="give each format once, e.g. --out r.parquet --out r.xlsx")
+    contrast_years, load_years = None, wanted
+    if contrast is not None:  # issue 15: the contrast's two years must be loaded too
+        from pendling.mobility.contrast import parse_contrast
+
+        contrast_years = parse_contrast(contrast)
+        if wanted is not None:
+            load_years = sorted(set(wanted) | set(contrast_years))
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
-        loaded = _load_panel(panel, wanted, reading, lambda msg: bar.update(task, description=msg))
+        loaded = _load_panel(panel, load_years, reading, lambda msg: bar.update(task, description=msg))
         bar.update(task, advance=1, description="classifying transitions and computing statistics")
         result = run(loaded, matrix, wanted, by=list(by or []), min_n=min_n,
                      disclosure=not no_disclosure, mover_definition=mover_definition.value,
                      memory_limit=limits.memory_limit, threads=limits.threads,
-                     temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups)
+                     temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups,
+                     method=method.value)
         bar.update(task, advance=1, description="writing")
         yrs = sorted(result.results["year"].unique().to_list())
         targets = outs or [Path("pendling-results") / f"results_{years_label(yrs)}.parquet"]
         source = str(panel) if panel else "built-in synthetic demo"
         written = [p for t in targets for p in export.write_results(result, t, source=source)]
+        contrasts = None
+        if contrast_years is not None:
+            contrasts = _contrasts(loaded, matrix, contrast_years, by, min_n, no_disclosure, mover_definition, method,
+                                   reading.jobgroups)
+            written += [_write_beside(contrasts, t, "contrast") for t in targets]
         bar.update(task, advance=1)
 
-    title = f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers)"
+    preset = "" if method is Method.default else f", method {method.value}"
+    title = f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers{preset})"
     print_results(result.results, title=title, max_rows=max_rows)
+    if contrasts is not None:
+        from pendling.cli._common import print_frame
+
+        print_frame(_display_contrasts(contrasts), title=f"Contrasts {contrast_years[0]}→{contrast_years[1]}: rise "
+                    "minus the rise of physical & social (95% CI clustered by person)", max_rows=max_rows)
     print_warnings(loaded, skip_unopened=True)
     fallback = result.method.filter(pl.col("key") == "mover_definition_fallback")["value"].to_list()
     for text in fallback:
@@ -165,3 +198,35 @@ def compute(
                       f"suppressed ({n_primary} primary: n < {min_n}; {n_compl} complementary: would be recoverable "
                       "from totals).")
     show_path("Wrote", written)
+
+
+# --- issue 15: contrasts ---------------------------------------------------------------------
+
+
+def _contrasts(loaded, matrix, years, by, min_n, no_disclosure, mover_definition, method, jobgroups) -> pl.DataFrame:
+    from pendling.mobility.contrast import contrast
+
+    return contrast(loaded, matrix, years, by=[b for b in by or [] if b == "region"],
+                    mover_definition=mover_definition.value, method=method.value, min_n=min_n,
+                    disclosure=not no_disclosure, job_group_mapping=jobgroups)
+
+
+def _write_beside(df: pl.DataFrame, target: Path, label: str) -> Path:
+    """``<stem>.<label><suffix>`` beside the results (xlsx, parquet or csv as the results)."""
+    from pendling.io import write_table
+
+    return write_table(df, target.with_name(f"{target.stem}.{label}{target.suffix}"))
+
+
+def _display_contrasts(df: pl.DataFrame) -> pl.DataFrame:
+    pct = lambda c: pl.when(pl.col(c).is_null()).then(pl.lit("–")).otherwise(  # noqa: E731
+        pl.format("{} pp", (pl.col(c) * 100).round(1)))
+    return df.select(
+        "flow", "region", "job_group", pct("rise").alias("rise"), pct("rise_reference").alias("rise phys/soc"),
+        pct("contrast").alias("contrast"),
+        pl.when(pl.col("ci_low").is_null()).then(pl.lit("–"))
+        .otherwise(pl.format("{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)))
+        .alias("95% CI (pp)"),
+        pl.when(pl.col("suppressed")).then(pl.lit("suppressed")).when(pl.col("significant")).then(pl.lit("yes"))
+        .otherwise(pl.lit("no")).alias("excludes 0"),
+    )

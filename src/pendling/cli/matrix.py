@@ -70,7 +70,8 @@ def build(
         f"(snap distance median {prov['snapping']['snap_m_median']} m, max {prov['snapping']['snap_m_max']} m)"
     )
     if internal == "zero":
-        console.print("[yellow]note:[/] --internal zero puts 0 minutes on the diagonal; load_matrix rejects it")
+        console.print("[yellow]note:[/] --internal zero puts 0 minutes on the diagonal; pendling compute counts "
+                      "persons with an earlier time of 0 as zero_time_before (see --method report)")
 
 
 def _read_areas(path: Path):

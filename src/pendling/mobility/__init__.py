@@ -18,8 +18,10 @@ from pendling.mobility.api import (
     transitions,
     years_label,
 )
+from pendling.mobility.contrast import contrast
 from pendling.mobility.disclosure import apply_count_disclosure, apply_disclosure, recoverable_cells
 from pendling.mobility.flows import BUCKETS, FLOWS
+from pendling.mobility.sensitivity import sensitivity
 
 __all__ = [
     "BUCKETS",
@@ -29,10 +31,12 @@ __all__ = [
     "apply_disclosure",
     "attrition",
     "compute",
+    "contrast",
     "flow_attrition",
     "parse_years",
     "recoverable_cells",
     "run",
+    "sensitivity",
     "transitions",
     "years_label",
 ]

@@ -183,7 +183,7 @@ def resolve_matrix(matrix: pl.DataFrame | str | Path | None) -> pl.DataFrame:
     if matrix is None or isinstance(matrix, (str, Path)):
         from pendling.odmatrix import load_matrix
 
-        matrix = load_matrix(matrix)
+        matrix = load_matrix(matrix, zero_diagonal=True)  # a 0 diagonal is counted (zero_time_before)
     missing = [c for c in ("origin", "destination", "minutes") if c not in matrix.columns]
     if missing:
         raise InputError("the travel-time matrix lacks columns", column=", ".join(missing), values=matrix.columns,
@@ -386,9 +386,11 @@ def run(
     memory_limit: str | None = None,
     threads: int | None = None,
     temp_directory: str | Path | None = None,
+    method: str = "default",
 ) -> MobilityResult:
     """Results, attrition and method notes; see :func:`compute` for the parameters."""
     _check_definition(mover_definition)
+    matrix, matrix_label = _apply_method(method, matrix, mover_definition)
     by_t = _stats.normalize_by(by)
     min_n = _disc.check_min_n(min_n)
     limits = Limits.checked(memory_limit, threads, temp_directory)
@@ -425,9 +427,25 @@ def run(
         results = results.with_columns(pl.lit(None, dtype=pl.Utf8).alias("suppression"))
         attrition = attrition.with_columns(pl.lit(False).alias("suppressed"),
                                            pl.lit(None, dtype=pl.Utf8).alias("suppression"))
-    method = method_notes(yrs, by_t, min_n if disclosure else None, mover_definition, median_min_n,
-                          matrix, sources, fallback=fallback_note(fallback, min_n if disclosure else None))
-    return MobilityResult(results, attrition, method, min_n if disclosure else None)
+    notes = method_notes(yrs, by_t, min_n if disclosure else None, mover_definition, median_min_n,
+                         matrix_label, sources, fallback=fallback_note(fallback, min_n if disclosure else None),
+                         method=method)
+    return MobilityResult(results, attrition, notes, min_n if disclosure else None)
+
+
+def _apply_method(method: str, matrix: Any, mover_definition: str) -> tuple[Any, Any]:
+    """(matrix to run on, what the method notes call it) for a preset ('report': the zero-diagonal
+    variant of ``matrix``, written once to the user cache; see :mod:`pendling.mobility.variants`)."""
+    from pendling.mobility import variants
+
+    variants.check_method(method)
+    if method == "default":
+        return matrix, matrix
+    if mover_definition != variants.REPORT_PRESET["mover_definition"]:
+        raise InputError("the 'report' method fixes the mover definition", column="mover_definition",
+                         values=[mover_definition], hint="leave --mover-definition out with --method report")
+    path = variants.variant_matrix_path(variants.REPORT_PRESET["internal"], matrix)
+    return pl.read_parquet(path), path
 
 
 def compute(
@@ -445,6 +463,7 @@ def compute(
     memory_limit: str | None = None,
     threads: int | None = None,
     temp_directory: str | Path | None = None,
+    method: str = "default",
 ) -> pl.DataFrame:
     """Relative change in commute time of movers and job-changers, per year × flow × job group × region.
 
@@ -470,6 +489,10 @@ def compute(
         variable POLARS_MAX_THREADS before importing polars (the CLI does this for --threads).
     temp_directory : folder for DuckDB's spill files (a private sub-folder is made and removed);
         None = the system temp folder (TMPDIR). See :mod:`pendling.mobility.limits`.
+    method : 'default' (the call's settings) or 'report', the closest reading of the report's
+        Faktaboks 3.1: ``matrix`` (None = shipped) with a zero diagonal, cached in the user cache
+        (persons with an earlier time of 0 go to the attrition bucket ``<flow>_zero_time_before``),
+        address movers; its headline estimator is ``mean_rel_change``. See docs/method_report.md.
 
     Returns
     -------
@@ -483,7 +506,7 @@ def compute(
     return run(panel, matrix, years, by, min_n, disclosure, mover_definition=mover_definition,
                municipalities=municipalities, job_group_mapping=job_group_mapping,
                median_min_n=median_min_n, memory_limit=memory_limit, threads=threads,
-               temp_directory=temp_directory).results
+               temp_directory=temp_directory, method=method).results
 
 
 def transitions(
@@ -576,17 +599,19 @@ def fallback_note(fallback: dict[str, int], min_n: int | None) -> str | None:
 
 def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mover_definition: str,
                  median_min_n: int, matrix: Any, sources: Sequence[str], *,
-                 fallback: str | None = None) -> pl.DataFrame:
+                 fallback: str | None = None, method: str = "default") -> pl.DataFrame:
     """Key/value notes describing a run (written beside the results; no timestamps, so reruns match).
 
     ``fallback``: the :func:`fallback_note` text, recorded as 'mover_definition_fallback' (a
-    WARNING: the definition of a mover changed for some person-years)."""
+    WARNING: the definition of a mover changed for some person-years). ``method``: the preset that ran."""
     from pendling import __version__
+    from pendling.mobility.variants import METHODS
 
     matrix_text = "shipped matrix (pendling.load_matrix())" if matrix is None else (
         str(matrix) if isinstance(matrix, (str, Path)) else "matrix frame passed in by the caller")
     notes = [
         ("pendling_version", __version__),
+        ("method", f"{method}: {METHODS[method]}"),
         ("years", f"{_span(list(years))} (flow year t compares November t-1 with November t)"),
         ("movers", "residence changed, same workplace (LBNR, work_id != 0) and same workplace municipality"),
         ("job_changers", "workplace (LBNR) changed, neither LBNR is 0, residence unchanged"),
@@ -601,7 +626,9 @@ def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mov
                      "(address_conflict), both changed, unknown municipality or travel time: counted in "
                      "the attrition table, stage 'flows'"),
         ("commute_time", "T = matrix[home municipality, workplace municipality], car minutes; the diagonal is "
-                         "the within-municipality time"),
+                         "the within-municipality time"
+                         + ("; here 0 (zero-diagonal matrix): persons with T_(t-1) = 0 are counted as "
+                            "zero_time_before and never averaged, T_t = 0 gives r = -1" if method == "report" else "")),
         ("rel_change", "r = T_t / T_(t-1) - 1, a fraction (0.11 = 11 %)"),
         ("job_group", "from DISCO-08 at t-1 (longest-prefix mapping; unknown codes -> unclassified); job group "
                       "'all' = the classified groups (digital + office + physical_social); unclassified has rows "

@@ -24,8 +24,13 @@ Two engines, each doing what it is best at:
 
   Commute minutes come from the matrix by array lookup (:func:`timed`). Movers and job-changers
   without a usable time get a bucket of their own: ``<flow>_unknown_municipality`` (home or
-  workplace municipality, t-1 or t, not in the matrix, or home without a region) and
-  ``<flow>_invalid_travel_time`` (missing, <= 0 or not finite).
+  workplace municipality, t-1 or t, not in the matrix, or home without a region),
+  ``<flow>_zero_time_before`` (T_{t-1} = 0, as on the diagonal of a zero-diagonal matrix, ``pendling
+  matrix build --internal zero``: r = T_t/T_{t-1} - 1 is undefined, so the person-year is counted and
+  never enters a mean) and ``<flow>_invalid_travel_time`` (missing, negative or not finite, or
+  T_{t-1} > 0 but not finite T_t). A later time T_t = 0 with T_{t-1} > 0 is a usable r = -1 (the
+  commute vanished at municipality resolution); its log ratio is -inf, so the cell's
+  ``mean_log_ratio`` is -inf and ``geo_mean_rel_change`` -1 (see :mod:`pendling.mobility.stats`).
 
 * **DuckDB aggregates** the usable movers and job-changers into exact cell sums and medians
   (all SQL is in this module); it is the only step that ``limits`` (memory, threads) govern.
@@ -91,9 +96,18 @@ BUCKETS: dict[str, str] = {
     "job_changer_unknown_municipality": (
         "job-changer whose home/workplace municipality is not in the travel-time matrix or has no region; excluded"
     ),
-    "mover_invalid_travel_time": "mover with a travel time that is missing, <= 0 or not finite; excluded",
+    "mover_zero_time_before": (
+        "mover whose travel time at t-1 is 0 (zero-diagonal matrix: lived and worked in one municipality): "
+        "no relative change is defined; excluded"
+    ),
+    "job_changer_zero_time_before": (
+        "job-changer whose travel time at t-1 is 0 (zero-diagonal matrix): no relative change is defined; excluded"
+    ),
+    "mover_invalid_travel_time": "mover with a travel time that is missing, negative, not finite, or 0 where it "
+                                 "is not the earlier time; excluded",
     "job_changer_invalid_travel_time": (
-        "job-changer with a travel time that is missing, <= 0 or not finite; excluded"
+        "job-changer with a travel time that is missing, negative, not finite, or 0 where it is not the earlier "
+        "time; excluded"
     ),
 }
 """Every ``stage='flows'`` attrition bucket, in reporting order, with its description."""
@@ -192,12 +206,13 @@ SELECT
     sum(qr) AS s_r, sum(qr * qr) AS ss_r, sum(ql) AS s_l,
     sum(qb) AS s_b, sum(qa) AS s_a, sum(qb * qb) AS ss_b, sum(qa * qa) AS ss_a, sum(qa * qb) AS s_ab,
     count(*) FILTER (WHERE r > 0) AS n_longer,
-    count(*) FILTER (WHERE r < 0) AS n_shorter
+    count(*) FILTER (WHERE r < 0) AS n_shorter,
+    count(*) FILTER (WHERE a = 0) AS n_zero_after  -- ln(0) = -inf: kept out of s_l, counted
 FROM (   -- every value < 2^53 after scaling, so round() is exact before the cast
     SELECT
         *,
         CAST(round(r * {r_scale}) AS HUGEINT) AS qr,
-        CAST(round(ln(a / b) * {r_scale}) AS HUGEINT) AS ql,
+        CAST(round(CASE WHEN a > 0 THEN ln(a / b) ELSE 0 END * {r_scale}) AS HUGEINT) AS ql,
         CAST(round(b * {m_scale}) AS HUGEINT) AS qb,
         CAST(round(a * {m_scale}) AS HUGEINT) AS qa
     FROM flow_rows
@@ -211,7 +226,7 @@ _SUMS_SQL = """
 SELECT
     {keys},
     sum(n)::BIGINT, sum(s_r), sum(ss_r), sum(s_l), sum(s_b), sum(s_a), sum(ss_b), sum(ss_a), sum(s_ab),
-    sum(n_longer)::BIGINT, sum(n_shorter)::BIGINT
+    sum(n_longer)::BIGINT, sum(n_shorter)::BIGINT, sum(n_zero_after)::BIGINT
 FROM fine
 WHERE {where}
 GROUP BY GROUPING SETS ({grouping_sets})
@@ -236,7 +251,7 @@ _GROUPING_SETS = {
     "kommunegruppe": ["(year, flow, job_group, kommunegruppe)", "(year, flow, kommunegruppe)"],
 }
 SUM_COLUMNS = ("year", "flow", "job_group", "region", "n", "s_r", "ss_r", "s_l", "s_b", "s_a", "ss_b", "ss_a",
-               "s_ab", "n_longer", "n_shorter", "median_rel_change")
+               "s_ab", "n_longer", "n_shorter", "n_zero_after", "median_rel_change")
 """Columns of :func:`cells_and_attrition`'s sums (exact integers, fixed point; see R_SCALE, M_SCALE)."""
 
 
@@ -317,7 +332,7 @@ def _pairs(rows: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
 def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame) -> pl.LazyFrame:
     """Add ``minutes_before``/``minutes_after`` (car minutes home → workplace at t-1 and t),
     ``region_code`` and ``kommunegruppe_code`` of the home at t-1, and ``exclusion``: why the time
-    cannot be used ('unknown_municipality', 'invalid_travel_time'), null when it can.
+    cannot be used ('unknown_municipality', 'zero_time_before', 'invalid_travel_time'), null when it can.
 
     ``rows`` has ``home_before``, ``work_before``, ``home_after``, ``work_after`` (municipality codes).
     The matrix becomes a dense array over the codes it and ``municipalities`` use, so the lookup is a
@@ -344,9 +359,11 @@ def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame
         & pl.lit(present).gather(pair_of("after")).fill_null(False)
         & pl.col("region_code").is_not_null()
     )
-    valid = pl.all_horizontal(
-        (pl.col(c).is_finite() & (pl.col(c) > 0)).fill_null(False) for c in ("minutes_before", "minutes_after")
+    finite = pl.all_horizontal(
+        (pl.col(c).is_finite() & (pl.col(c) >= 0)).fill_null(False) for c in ("minutes_before", "minutes_after")
     )
+    # T_{t-1} = 0 (a zero diagonal) leaves r undefined: its own bucket; T_t = 0 gives r = -1, usable
+    zero_before = finite & (pl.col("minutes_before") == 0)
     return rows.with_columns(
         pl.lit(minutes).gather(pair_of("before")).alias("minutes_before"),
         pl.lit(minutes).gather(pair_of("after")).alias("minutes_after"),
@@ -354,7 +371,8 @@ def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame
         pl.lit(munis["kommunegruppe_code"]).gather(at("home_before")).alias("kommunegruppe_code"),
     ).with_columns(
         pl.when(~known).then(pl.lit("unknown_municipality"))
-        .when(~valid).then(pl.lit("invalid_travel_time"))
+        .when(zero_before).then(pl.lit("zero_time_before"))
+        .when(~finite).then(pl.lit("invalid_travel_time"))
         .alias("exclusion")
     )
 

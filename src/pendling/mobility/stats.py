@@ -11,6 +11,9 @@ A cell is year × flow × job_group × region. Estimators (all relative changes 
   with R = mean(T_t)/mean(T_{t-1}), a = T_t, b = T_{t-1}, and the same t quantile.
 * ``mean_log_ratio`` – mean of ln(T_t / T_{t-1}); ``geo_mean_rel_change`` = exp(mean_log_ratio) - 1,
   the geometric-mean change (symmetric for halving and doubling, less driven by a few long moves).
+  With a zero-diagonal matrix a later time T_t = 0 (r = -1) has ln ratio -inf: the cell's
+  mean_log_ratio is then -inf and its geo_mean_rel_change -1 (an earlier time of 0 never reaches
+  a cell: see ``zero_time_before`` in :mod:`pendling.mobility.flows`).
 * ``median_rel_change`` – the median of r (average of the two middle values for even n). Published
   only where :mod:`pendling.mobility.disclosure` allows it (n ≥ ``MEDIAN_MIN_N``).
 * ``share_longer`` / ``share_shorter`` – share of the cell with r > 0 / r < 0 (the rest is r = 0,
@@ -113,7 +116,7 @@ def cells_from_sums(sums: Sequence[tuple], r_scale: int, m_scale: int) -> pl.Dat
     """Cell estimators from exact fixed-point sums (see :func:`pendling.mobility.flows.cells_and_attrition`).
 
     Each tuple: year, flow, job_group, region, n, Σq_r, Σq_r², Σq_ln, Σq_b, Σq_a, Σq_b², Σq_a², Σq_a·q_b,
-    n_longer, n_shorter, median — q_r = r·r_scale, q_ln = ln(T_t/T_{t-1})·r_scale, q_b = T_{t-1}·m_scale
+    n_longer, n_shorter, n_zero_after (persons with T_t = 0, whose ln ratio is -inf and not in Σq_ln), median — q_r = r·r_scale, q_ln = ln(T_t/T_{t-1})·r_scale, q_b = T_{t-1}·m_scale
     and q_a = T_t·m_scale, rounded to integers. Centred second moments are formed in exact integer
     arithmetic (n·Σq² - (Σq)²), so there is no cancellation and the floats are correctly rounded.
     One Python step per cell (at most a few thousand cells), never per person.
@@ -123,7 +126,7 @@ def cells_from_sums(sums: Sequence[tuple], r_scale: int, m_scale: int) -> pl.Dat
         "share_longer", "share_shorter", "mean_minutes_before", "mean_minutes_after",
         "_var_before", "_var_after", "_cov")}
     for (year, flow, job_group, region, n, s_r, ss_r, s_l, s_b, s_a, ss_b, ss_a, s_ab,
-         n_longer, n_shorter, median) in sums:
+         n_longer, n_shorter, n_zero_after, median) in sums:
         for key, value in zip(KEYS, (year, flow, job_group, region), strict=True):
             out[key].append(value)
         dof = n * (n - 1)
@@ -133,7 +136,8 @@ def cells_from_sums(sums: Sequence[tuple], r_scale: int, m_scale: int) -> pl.Dat
         out["mean_rel_change"].append(s_r / (n * r_scale))
         out["sd_rel_change"].append(math.sqrt(var_r) if var_r is not None else None)
         out["median_rel_change"].append(median)
-        out["mean_log_ratio"].append(s_l / (n * r_scale))
+        # a T_t = 0 (zero-diagonal matrix) has ln ratio -inf: so has the mean, and the geometric mean is -1
+        out["mean_log_ratio"].append(-math.inf if n_zero_after else s_l / (n * r_scale))
         out["share_longer"].append(n_longer / n)
         out["share_shorter"].append(n_shorter / n)
         out["mean_minutes_before"].append(s_b / (n * m_scale))

@@ -135,22 +135,25 @@ class Gravity:
             raise InputError("municipality codes not in the matrix", values=np.unique(codes[bad]).tolist())
         return idx
 
-    def impedance(self, multiplier: float | np.ndarray = 1.0) -> np.ndarray:
-        """``exp(-multiplier·beta[h]·minutes[h, w] + delta·[h == w])`` (rows: home, columns: workplace).
+    def impedance(self, multiplier: float | np.ndarray = 1.0, local: float = 1.0) -> np.ndarray:
+        """``exp(-multiplier·beta[h]·minutes[h, w] + local·delta·[h == w])`` (rows: home, columns: workplace).
 
-        ``multiplier`` < 1 weakens the distance decay (longer commutes), > 1 strengthens it.
+        ``multiplier`` < 1 weakens the distance decay (longer commutes), > 1 strengthens it; ``local``
+        scales the same-municipality bonus delta (> 1: home and work in one municipality more likely).
         """
         mult = np.asarray(multiplier, dtype=np.float64)
-        return np.exp(-(mult * self.beta)[:, None] * self.minutes + self.delta * np.eye(self.codes.size))
+        return np.exp(-(mult * self.beta)[:, None] * self.minutes + local * self.delta * np.eye(self.codes.size))
 
-    def home_choice(self, multiplier: float = 1.0) -> np.ndarray:
-        """``[w, h]``: probability of home h given workplace w (rows sum to 1), decay scaled by ``multiplier``."""
-        weights = (self.A[:, None] * self.impedance(multiplier)).T
+    def home_choice(self, multiplier: float = 1.0, local: float = 1.0) -> np.ndarray:
+        """``[w, h]``: probability of home h given workplace w (rows sum to 1), decay scaled by ``multiplier``,
+        same-municipality bonus by ``local``."""
+        weights = (self.A[:, None] * self.impedance(multiplier, local)).T
         return weights / weights.sum(axis=1, keepdims=True)
 
-    def job_choice(self, multiplier: float = 1.0) -> np.ndarray:
-        """``[h, w]``: probability of workplace w given home h (rows sum to 1), decay scaled by ``multiplier``."""
-        weights = self.impedance(multiplier) * self.B[None, :]
+    def job_choice(self, multiplier: float = 1.0, local: float = 1.0) -> np.ndarray:
+        """``[h, w]``: probability of workplace w given home h (rows sum to 1), decay scaled by ``multiplier``,
+        same-municipality bonus by ``local``."""
+        weights = self.impedance(multiplier, local) * self.B[None, :]
         return weights / weights.sum(axis=1, keepdims=True)
 
     def mean_km_by_home(self) -> np.ndarray:

@@ -126,22 +126,24 @@ def build_kernels(world: World, year: int) -> Kernels:
     T = g.minutes
     mult_job = world.scenario.multipliers("job_changers", year)  # [group, region]
     mult_home = world.scenario.multipliers("movers", year)
+    local_job = world.scenario.locals("job_changers", year)  # same-municipality bonus multipliers
+    local_home = world.scenario.locals("movers", year)
     job = np.empty((N_GROUPS * n, n))
     home = np.empty((N_GROUPS * 2 * n, n))
-    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    cache: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
 
-    def choices(m: float) -> tuple[np.ndarray, np.ndarray]:
-        if m not in cache:
-            cache[m] = (g.job_choice(m), g.home_choice(m))
-        return cache[m]
+    def choices(m: float, d: float) -> tuple[np.ndarray, np.ndarray]:
+        if (m, d) not in cache:
+            cache[(m, d)] = (g.job_choice(m, d), g.home_choice(m, d))
+        return cache[(m, d)]
 
     for gi in range(N_GROUPS):
         # job changers: the multiplier depends on the region of the (unchanged) home h
         for r in (HOVEDSTADEN, REST):
             rows = world.region == r
-            Q = choices(float(mult_job[gi, r]))[0]
+            Q = choices(float(mult_job[gi, r]), float(local_job[gi, r]))[0]
             job[gi * n : (gi + 1) * n][rows] = Q[rows]
-            K = choices(float(mult_home[gi, r]))[1]
+            K = choices(float(mult_home[gi, r]), float(local_home[gi, r]))[1]
             home[(gi * 2 + r) * n : (gi * 2 + r + 1) * n] = K
     home_T = np.tile(T.T, (N_GROUPS * 2, 1))  # row (g, r, w) → T[h, w] over h
     job_T = np.tile(T, (N_GROUPS, 1))  # row (g, h) → T[h, w] over w
@@ -218,6 +220,12 @@ class Simulation:
         self.next_address = 0
         g = world.gravity
         self._baseline_job_flat = S.row_offsets(S.cumulative(g.job_choice(1.0)))
+        # the first year's persons: the calibrated model is 2022's; commutes were shorter in 2014
+        # (DST AFSTB4 ~20.5 km vs ~22.5 km), so the start can draw workplaces with a stronger decay and
+        # relax towards the calibrated joint through job changes, moves and entrants
+        m0 = world.scenario.initial_job_choice
+        self._initial_job_flat = (self._baseline_job_flat if m0 == 1.0
+                                  else S.row_offsets(S.cumulative(g.job_choice(m0))))
         self._residence_flat = S.row_offsets(S.cumulative(g.residence[None, :]))
         self._disco_flat = S.row_offsets(world.occupations.cum_region)
         self._disco_group_flat = S.row_offsets(world.occupations.cum_group_region)
@@ -234,13 +242,14 @@ class Simulation:
         return ids
 
     # -- new persons ---------------------------------------------------------------------------
-    def _new_persons(self, k: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """k persons from the calibrated joint home × workplace distribution (baseline decay)."""
+    def _new_persons(self, k: int, rng: np.random.Generator, first: bool = False) -> dict[str, np.ndarray]:
+        """k persons from the calibrated joint home × workplace distribution (baseline decay; the
+        first year's with the scenario's ``[initial] job_choice`` multiplier)."""
         w, occ = self.w, self.w.occupations
         n = w.n_muni
         u = rng.random((k, 5))
         home = S.draw_rows(self._residence_flat, n, np.zeros(k, np.int64), u[:, 0])
-        work = S.draw_rows(self._baseline_job_flat, n, home, u[:, 1])
+        work = S.draw_rows(self._initial_job_flat if first else self._baseline_job_flat, n, home, u[:, 1])
         disco = S.draw_rows(self._disco_flat, occ.codes.size, w.region[home], u[:, 2])
         fictive = u[:, 3] < occ.fictive_share[occ.group[disco]]
         job = self.wp.draw(work, u[:, 4])
@@ -268,7 +277,7 @@ class Simulation:
             weight=rng_wp.pareto(WORKPLACE_SIZE_PARETO, n_wp) + 1.0,
         )
         self.wp.index(n)
-        state = self._new_persons(w.persons, S.stream(w.seed, year, S.INIT))
+        state = self._new_persons(w.persons, S.stream(w.seed, year, S.INIT), first=True)
         order = np.argsort(state["pnr"], kind="stable")
         self.state = {k: v[order] for k, v in state.items()}
         self.dirt = draw_dirt(w.scenario, S.stream(w.seed, year, S.DIRT), w.persons)

@@ -20,9 +20,16 @@ A scenario file::
     from = 2020                      # first transition year (t, the later November)
     to = 2022                        # optional last year (inclusive); open-ended if left out
     multiplier = [0.8, 0.7, 0.65]    # one value, or one per year from `from` (the last is held)
+    local = 1.0                      # optional: multiplier on the same-municipality bonus (> 1: the
+                                     # new home/job more often in the municipality of the job/home);
+                                     # set only by effects that name it, whatever their order
 
     [job_changers]                   # workplace choice of people who change job but keep their home
     default = 1.0
+
+    [initial]                        # optional: the first year's persons
+    job_choice = 1.0                 # decay multiplier of their workplace draw (> 1: shorter commutes
+                                     # than the calibrated 2022 equilibrium, as in 2014; see model.py)
 
     [dirt]                           # optional register noise, shares of rows per year
     unknown_municipality = 0.0       # KOM or ARBKOM replaced by 999 (unknown)
@@ -62,7 +69,7 @@ DIRT_DEFAULTS: dict[str, float] = {
     "missing_disco": 0.0,
     "duplicate_rows": 0.0,
 }
-_EFFECT_KEYS = {"job_group", "region", "from", "to", "multiplier"}
+_EFFECT_KEYS = {"job_group", "region", "from", "to", "multiplier", "local"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class Effect:
     first: int
     last: int | None
     multipliers: tuple[float, ...]
+    local: float | None = None  # multiplier on the same-municipality bonus; None = not set here
 
     def value(self, year: int) -> float | None:
         """The multiplier for transition year ``year``, or None outside the effect's years."""
@@ -93,6 +101,7 @@ class Scenario:
     effects: dict[str, tuple[Effect, ...]]  # flow -> effects in file order
     dirt: dict[str, float]
     source: str = ""
+    initial_job_choice: float = 1.0  # decay multiplier of the first year's workplace draw
     text: str = field(default="", repr=False)
 
     def multipliers(self, flow: str, year: int) -> np.ndarray:
@@ -108,6 +117,20 @@ class Scenario:
             for g in gi:
                 for r in ri:
                     out[g, r] = m
+        return out
+
+    def locals(self, flow: str, year: int) -> np.ndarray:
+        """Same-municipality bonus multipliers for ``year``: array [job group, region], default 1; set
+        by the effects with a ``local`` value (later ones win where they overlap)."""
+        out = np.ones((len(JOB_GROUPS), len(REGIONS)), dtype=np.float64)
+        for eff in self.effects[flow]:
+            if eff.local is None or eff.value(year) is None:
+                continue
+            gi = [JOB_GROUPS.index(eff.job_group)] if eff.job_group != "*" else range(len(JOB_GROUPS))
+            ri = [REGIONS.index(eff.region)] if eff.region != "*" else range(len(REGIONS))
+            for g in gi:
+                for r in ri:
+                    out[g, r] = eff.local
         return out
 
     @property
@@ -144,7 +167,7 @@ def load_scenario(scenario: str | Path | None = None) -> Scenario:
 
 def parse_scenario(doc: dict[str, Any], *, source: str = "<dict>", text: str = "") -> Scenario:
     """Validate a scenario given as a dict (the parsed TOML); InputError names the offending key."""
-    known = {"name", "description", "rates", "dirt", *FLOWS}
+    known = {"name", "description", "rates", "dirt", "initial", *FLOWS}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise InputError("unknown scenario keys", file=source, values=unknown,
@@ -165,10 +188,15 @@ def parse_scenario(doc: dict[str, Any], *, source: str = "<dict>", text: str = "
                              hint="use `default = 1.0` and [[%s.effect]] tables" % flow)
         defaults[flow] = _multiplier(section.get("default", 1.0), f"{flow}.default", source)
         effects[flow] = tuple(_effect(e, flow, i, source) for i, e in enumerate(section.get("effect", [])))
+    initial = doc.get("initial", {})
+    if not isinstance(initial, dict) or set(initial) - {"job_choice"}:
+        raise InputError("[initial] takes one key, job_choice", file=source, column="initial",
+                         values=sorted(initial) if isinstance(initial, dict) else [initial])
     return Scenario(
         name=str(doc.get("name", Path(source).stem)),
         description=str(doc.get("description", "")),
         rates=rates, defaults=defaults, effects=effects, dirt=dirt, source=source, text=text,
+        initial_job_choice=_multiplier(initial.get("job_choice", 1.0), "initial.job_choice", source),
     )
 
 
@@ -220,4 +248,12 @@ def _effect(raw: Any, flow: str, i: int, source: str) -> Effect:
     values = mult if isinstance(mult, list) else [mult]
     if not values:
         raise InputError("empty multiplier list", file=source, column=f"{where}.multiplier")
-    return Effect(group, region, first, last, tuple(_multiplier(v, f"{where}.multiplier", source) for v in values))
+    local = None
+    if "local" in raw:
+        local = raw["local"]
+        if not isinstance(local, int | float) or isinstance(local, bool) or not 0 < local <= 50:
+            raise InputError("a same-municipality multiplier must be a number in (0, 50]", file=source,
+                             column=f"{where}.local", values=[local], hint="1 = calibrated bonus")
+        local = float(local)
+    return Effect(group, region, first, last, tuple(_multiplier(v, f"{where}.multiplier", source) for v in values),
+                  local)
