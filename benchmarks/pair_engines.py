@@ -1,0 +1,353 @@
+"""Many-to-many routing for zone pairs: which engine, and does the national 1 km pair set fit the targets.
+
+    .venv/bin/python benchmarks/pair_engines.py [--persons 3000000] [--years 2014-2022] [--work DIR]
+        [--out benchmarks/results/pair_engines.md] [--osrm]
+
+Steps (each timed; peak memory of the child processes from ``ru_maxrss``):
+
+1. Pair set: a national synthetic extract (``pendling synth``), each ADRESSE_ID placed in a 1 km cell of
+   its home municipality and each LBNR (workplace) in a 1 km cell of its workplace municipality,
+   drawn with weights = road metres of the stored graph in the cell (residential/local classes for
+   homes, all classes for workplaces) — a stand-in for a population/jobs surface. All distinct (home
+   cell, work cell) pairs over all years are the pair set.
+2. Engines on samples of that set: pandana contraction hierarchies (preparation, µs per pair with path
+   unpacking), scipy Dijkstra per distinct origin (full, and with ``limit`` = 120 min), extrapolated
+   to the set's distinct origins; OSRM MLD (``--osrm``: graph exported with ``graph_to_pbf``, OSRM's
+   own car.lua, table service per origin).
+3. ``pendling matrix pairs --zones grid1km`` on the whole set, cold cache then warm cache, in a child
+   process (wall time, peak RSS).
+4. Accuracy: 1,000 random routed pairs against plain scipy Dijkstra on the uncontracted stored graph.
+5. The 98×98 municipality matrix through ``pair_times`` (cold cache): time and equality with the shipped
+   matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+HOME_CLASSES = ("residential", "living_street", "minor", "unclassified", "service", "road")
+
+
+def run_child(args: list[str], env: dict) -> tuple[float, float, str]:
+    """Run a command; (wall seconds, peak RSS GiB of that child from os.wait4, output tail)."""
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+") as log:
+        t = time.perf_counter()
+        p = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        out = log.read()
+    if p.returncode != 0:
+        raise SystemExit(f"command failed ({p.returncode}): {' '.join(args)}\n{out[-3000:]}")
+    return wall, ru.ru_maxrss / 2**20, out[-2000:]
+
+
+def build_pairs(work: Path, persons: int, years: str, env: dict) -> tuple[Path, dict]:
+    from pendling import paths, zones
+    from pendling.routing import load_graph
+
+    ext = work / "extract"
+    info: dict = {}
+    if not (ext / "manifest.json").is_file():
+        t = time.perf_counter()
+        subprocess.run([PY, "-m", "pendling", "synth", "--persons", str(persons), "--years", years, "--seed", "1", "--out", str(ext)], env=env, check=True)
+        info["synth_s"] = time.perf_counter() - t
+    g = load_graph(paths.roads_dir())
+    e = g.edges.filter(pl.col("ferry").is_null())
+    lon, lat = g.nodes["lon"].to_numpy(), g.nodes["lat"].to_numpy()
+    x, y = zones._xy(lon, lat)
+    u = e["u"].to_numpy()
+    cell = zones.cell_ids(x[u], y[u], 1000)
+    roads = pl.DataFrame({"zone": cell, "m": e["length_m"], "home": e["highway"].is_in(list(HOME_CLASSES))})
+    w = roads.group_by("zone").agg(pl.col("m").sum().alias("w_work"), pl.col("m").filter(pl.col("home")).sum().alias("w_home"))
+    zt = zones.zone_table(w["zone"], "grid1km").filter(pl.col("status").is_in(list(zones.ROUTABLE)))
+    w = w.join(zt.select("zone", "municipality"), on="zone").sort("municipality", "zone")
+    info["cells_with_roads"] = w.height
+
+    def sampler(weight: str) -> tuple[np.ndarray, np.ndarray, pl.Series]:
+        c = w.filter(pl.col(weight) > 0)
+        muni = c["municipality"].to_numpy().astype(np.int64)
+        cum = c.select((pl.col(weight).cum_sum().over("municipality") / pl.col(weight).sum().over("municipality"))).to_series().to_numpy()
+        return muni * 2.0 + cum, muni, c["zone"]  # municipality m occupies [2m, 2m + 1]
+
+    def place(keys: pl.Series, munis: pl.Series, weight: str) -> pl.Series:
+        axis, _, z = sampler(weight)
+        h = keys.hash(seed=17 if weight == "w_home" else 29).to_numpy()
+        uu = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        pos = np.searchsorted(axis, munis.to_numpy().astype(np.int64) * 2.0 + uu, side="left")
+        return z.gather(np.minimum(pos, len(z) - 1))
+
+    t = time.perf_counter()
+    lf = pl.scan_parquet(str(ext / "ras*.parquet")).select("PNR", "KOM", "ADRESSE_ID", "LBNR", "ARBKOM")
+    df = lf.filter(pl.col("KOM").is_between(101, 860) & pl.col("ARBKOM").is_between(101, 860) & (pl.col("LBNR") > 0)).collect()
+    df = df.with_columns(pl.col("KOM", "ARBKOM").replace(411, 400))
+    homes = df.select("ADRESSE_ID", "KOM").unique("ADRESSE_ID")
+    works = df.select("LBNR", "ARBKOM").unique("LBNR")
+    homes = homes.with_columns(place(homes["ADRESSE_ID"], homes["KOM"], "w_home").alias("home_cell"))
+    works = works.with_columns(place(works["LBNR"], works["ARBKOM"], "w_work").alias("work_cell"))
+    pairs = (
+        df.select("ADRESSE_ID", "LBNR").unique()
+        .join(homes.select("ADRESSE_ID", "home_cell"), on="ADRESSE_ID")
+        .join(works.select("LBNR", "work_cell"), on="LBNR")
+        .select(pl.col("home_cell").alias("origin"), pl.col("work_cell").alias("destination"))
+        .unique().sort("origin", "destination")
+    )  # fmt: skip
+    info.update(
+        person_years=df.height, pair_set_s=time.perf_counter() - t, pairs=pairs.height,
+        origins=pairs["origin"].n_unique(), destinations=pairs["destination"].n_unique(),
+        same_cell=pairs.filter(pl.col("origin") == pl.col("destination")).height,
+    )  # fmt: skip
+    out = work / "pairs_1km.parquet"
+    pairs.write_parquet(out)
+    return out, info
+
+
+def engines(pairs_file: Path, info: dict, with_osrm: bool, work: Path) -> dict:
+    from scipy.sparse.csgraph import dijkstra
+
+    from pendling import paths, zones
+    from pendling.routing import load_graph
+    from pendling.routing.graph import contract
+    from pendling.routing.pairs import CHEngine
+
+    r: dict = {}
+    g = load_graph(paths.roads_dir())
+    pairs = pl.read_parquet(pairs_file)
+    rng = np.random.default_rng(7)
+    sample = pairs.sample(100_000, seed=7) if pairs.height > 100_000 else pairs
+    zt = zones.snap_zones(zones.zone_table(pl.concat([sample["origin"], sample["destination"]]).unique(), "grid1km"), g)
+    node = dict(zip(zt["zone"].to_list(), zt["node"].to_list(), strict=True))
+    s = sample.with_columns(
+        pl.col("origin").replace_strict(node, default=None).alias("o"), pl.col("destination").replace_strict(node, default=None).alias("d")
+    ).drop_nulls()
+    o, d = s["o"].to_numpy().astype(np.int64), s["d"].to_numpy().astype(np.int64)
+    t = time.perf_counter()
+    ch = CHEngine(g)
+    r["ch_prepare_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ch.route(o, d)
+    r["ch_us_per_pair_unpacked"] = (time.perf_counter() - t) / len(o) * 1e6
+    t = time.perf_counter()
+    ch.net.shortest_path_lengths(o[:50_000], d[:50_000], imp_name="w")
+    r["ch_us_per_pair_minutes_only"] = (time.perf_counter() - t) / min(50_000, len(o)) * 1e6
+    r["ch_sample_pairs"] = len(o)
+    r["ch_extrapolated_s"] = r["ch_prepare_s"] + r["ch_us_per_pair_unpacked"] * info["pairs"] / 1e6
+    c = contract(g)
+    csr = c.csr()
+    cid = np.full(g.n_nodes, -1, dtype=np.int64)
+    cid[c.original] = np.arange(c.n_nodes)
+    src = rng.choice(np.unique(o), 8, replace=False)
+    src_c = np.asarray([x if x >= 0 else 0 for x in cid[src]])
+    t = time.perf_counter()
+    dijkstra(csr, directed=True, indices=src_c, return_predecessors=True)
+    r["dijkstra_s_per_origin_full"] = (time.perf_counter() - t) / len(src)
+    t = time.perf_counter()
+    dijkstra(csr, directed=True, indices=src_c, return_predecessors=True, limit=120.0)
+    r["dijkstra_s_per_origin_limit120"] = (time.perf_counter() - t) / len(src)
+    r["dijkstra_extrapolated_s"] = r["dijkstra_s_per_origin_limit120"] * info["origins"]
+    r["dijkstra_full_extrapolated_s"] = r["dijkstra_s_per_origin_full"] * info["origins"]
+    if with_osrm:
+        try:
+            r.update(osrm_engine(g, zt, s, work))
+        except Exception as exc:  # noqa: BLE001 - a failed comparison engine is reported, not fatal
+            r["osrm"] = f"failed: {type(exc).__name__}: {str(exc)[:200]}"
+    return r
+
+
+def osrm_engine(g, zt: pl.DataFrame, s: pl.DataFrame, work: Path) -> dict:
+    import json
+    import urllib.request
+
+    from pendling.routing import osrm
+
+    r: dict = {}
+    ok, why = osrm.osrm_available()
+    if not ok:
+        return {"osrm": f"skipped: {why}"}
+    wd = work / "osrm"
+    wd.mkdir(exist_ok=True)
+    t = time.perf_counter()
+    pbf = osrm.graph_to_pbf(g, wd / "graph.osm.pbf")
+    r["osrm_export_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    base = osrm.prepare(pbf, wd, threads=2)
+    r["osrm_prepare_s"] = time.perf_counter() - t
+    lonlat = dict(zip(zt["zone"].to_list(), zip(zt["lon"].to_list(), zt["lat"].to_list(), strict=True), strict=True))
+    origins = s["origin"].unique().sort().head(40)
+    sub = s.filter(pl.col("origin").is_in(origins.to_list()))
+    with osrm.serve(base) as url:
+        t = time.perf_counter()
+        n = 0
+        for org, grp in sub.group_by("origin"):
+            dests = grp["destination"].to_list()
+            coords = ";".join(f"{lonlat[z][0]:.6f},{lonlat[z][1]:.6f}" for z in [org[0], *dests])
+            q = f"{url}/table/v1/driving/{coords}?sources=0&annotations=duration,distance"
+            json.loads(urllib.request.urlopen(q, timeout=120).read())
+            n += len(dests)
+        r["osrm_us_per_pair_table_per_origin"] = (time.perf_counter() - t) / n * 1e6
+        r["osrm_sample_pairs"] = n
+    return r
+
+
+def accuracy(result_file: Path, n: int = 1000) -> dict:
+    from scipy.sparse.csgraph import dijkstra
+
+    from pendling import paths, zones
+    from pendling.routing import load_graph
+    from pendling.routing.graph import adjacency
+    from pendling.routing.profile import load_profile
+
+    g = load_graph(paths.roads_dir())
+    res = pl.read_parquet(result_file).filter(pl.col("status") == "ok").sample(n, seed=11)
+    zt = zones.snap_zones(zones.zone_table(pl.concat([res["origin"], res["destination"]]).unique(), "grid1km"), g)
+    look = zt.select("zone", "node", "snap_m")
+    j = res.join(look.rename({"zone": "origin", "node": "o", "snap_m": "so"}), on="origin").join(
+        look.rename({"zone": "destination", "node": "d", "snap_m": "sd"}), on="destination"
+    )
+    a = adjacency(g.edges, g.n_nodes)
+    a.data = np.maximum(a.data, 1e-9)
+    o = j["o"].to_numpy()
+    uo, inv = np.unique(o, return_inverse=True)
+    t = time.perf_counter()
+    dist = dijkstra(a, directed=True, indices=uo)
+    ref = dist[inv, j["d"].to_numpy()] + (j["so"].to_numpy() + j["sd"].to_numpy()) / 1000.0 / load_profile().access_speed_kmh * 60.0
+    diff = np.abs(j["minutes"].to_numpy() - ref)
+    ok = (diff <= 0.2) | (diff <= 0.005 * ref)
+    return {
+        "accuracy_pairs": int(len(ref)), "accuracy_within_tolerance": int(ok.sum()),
+        "accuracy_max_abs_min": float(diff.max()), "accuracy_max_rel": float((diff / ref).max()),
+        "accuracy_reference_s": time.perf_counter() - t,
+    }  # fmt: skip
+
+
+def matrix98(env: dict, work: Path) -> dict:
+    from pendling import odmatrix
+
+    m = odmatrix.load_matrix()
+    f = work / "pairs_98.parquet"
+    m.select("origin", "destination").write_parquet(f)
+    wall, rss, _ = run_child([PY, "-m", "pendling", "matrix", "pairs", "--pairs", str(f), "--out", str(work / "t98.parquet"), "--no-cache"], env)
+    t = pl.read_parquet(work / "t98.parquet")
+    same = all(bool((t[c] == m[c]).all()) for c in ("minutes", "km", "ferry_minutes"))
+    return {"m98_s": wall, "m98_identical": same, "m98_max_abs_min": float((t["minutes"] - m["minutes"]).abs().max())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--persons", type=int, default=3_000_000)
+    ap.add_argument("--years", default="2014-2022")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/pendling-pairs-bench"))
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pair_engines.md")
+    ap.add_argument("--osrm", action="store_true")
+    ap.add_argument("--skip-full", action="store_true")
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PENDLING_CACHE_DIR=str(a.work / "cache"))
+    os.environ.update(env)
+    load0 = os.getloadavg()
+    pairs_file, info = build_pairs(a.work, a.persons, a.years, env)
+    print("pairs", info, flush=True)
+    eng = engines(pairs_file, info, a.osrm, a.work)
+    print("engines", eng, flush=True)
+    full: dict = {}
+    if not a.skip_full:
+        import shutil
+
+        shutil.rmtree(a.work / "cache", ignore_errors=True)
+        cmd = [PY, "-m", "pendling", "matrix", "pairs", "--zones", "grid1km", "--pairs", str(pairs_file), "--out", str(a.work / "times.parquet")]
+        full["cold_s"], full["cold_peak_gib"], full["cold_log"] = run_child(cmd, env)
+        print("cold", full, flush=True)
+        full["warm_s"], _, full["warm_log"] = run_child(cmd, env)
+        full.update(accuracy(a.work / "times.parquet"))
+        times = pl.read_parquet(a.work / "times.parquet")
+        full["status_counts"] = dict(times["status"].value_counts().iter_rows())
+        ok = times.filter(pl.col("status") == "ok")
+        full["median_minutes"] = float(ok["minutes"].median())
+        full["median_km"] = float(ok["km"].median())
+        print("full", full, flush=True)
+    m98 = matrix98(env, a.work)
+    load1 = os.getloadavg()
+    write_md(a.out, info, eng, full, m98, load0, load1, a)
+
+
+def write_md(out: Path, info: dict, eng: dict, full: dict, m98: dict, load0, load1, a) -> None:
+    f = lambda v: f"{v:,.1f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
+    lines = [
+        "# Routing zone pairs: engines compared, national 1 km pair set",
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} ({os.cpu_count()} cores, shared with other jobs: "
+        f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end — times are wall clock on a loaded machine).",
+        f"Command: `.venv/bin/python benchmarks/pair_engines.py --persons {a.persons} --years {a.years}{' --osrm' if a.osrm else ''}`.",
+        "",
+        "## Pair set",
+        f"Synthetic national extract ({a.persons:,} employed persons × {a.years}, {f(info.get('person_years', 0))} person-years with a "
+        "workplace); ADRESSE_ID → 1 km cell of the home municipality, LBNR → 1 km cell of the workplace municipality, weighted by the "
+        f"road metres in the cell. Distinct (home cell, work cell) pairs: **{f(info['pairs'])}** from {f(info['origins'])} home cells to "
+        f"{f(info['destinations'])} work cells ({f(info['same_cell'])} within one cell).",
+        "",
+        "## Engines (same graph, same snapped nodes)",
+        "| engine | preparation | per pair | whole set (extrapolated) |",
+        "| --- | ---: | ---: | ---: |",
+        f"| pandana CH, path unpacked (minutes, km and ferry minutes of the fastest route) | {f(eng['ch_prepare_s'])} s | "
+        f"{f(eng['ch_us_per_pair_unpacked'])} µs | {f(eng['ch_extrapolated_s'])} s |",
+        f"| pandana CH, minutes only (no km) | — | {f(eng['ch_us_per_pair_minutes_only'])} µs | — |",
+        f"| scipy Dijkstra per distinct origin, `limit`=120 min | — | {f(eng['dijkstra_s_per_origin_limit120'])} s per origin | "
+        f"{f(eng['dijkstra_extrapolated_s'])} s |",
+        f"| scipy Dijkstra per distinct origin, no limit | — | {f(eng['dijkstra_s_per_origin_full'])} s per origin | "
+        f"{f(eng['dijkstra_full_extrapolated_s'])} s |",
+    ]
+    if "osrm_prepare_s" in eng:
+        n = info["pairs"]
+        lines.append(
+            f"| OSRM MLD (own car.lua speeds), table per origin over HTTP | {f(eng['osrm_export_s'] + eng['osrm_prepare_s'])} s "
+            f"(export {f(eng['osrm_export_s'])} s) | {f(eng['osrm_us_per_pair_table_per_origin'])} µs | "
+            f"{f(eng['osrm_export_s'] + eng['osrm_prepare_s'] + eng['osrm_us_per_pair_table_per_origin'] * n / 1e6)} s |"
+        )
+    elif "osrm" in eng:
+        lines.append(f"| OSRM MLD | {eng['osrm']} | | |")
+    else:
+        lines.append("| OSRM MLD | not run in this benchmark (`--osrm`) | | |")
+    lines += ["", f"CH sample: {f(eng['ch_sample_pairs'])} pairs of the set. Dijkstra: 8 origins of the set, on the degree-2-contracted graph."]
+    if full:
+        lines += [
+            "",
+            "## `pendling matrix pairs --zones grid1km` on the whole set (child process)",
+            "| run | wall | peak RSS |",
+            "| --- | ---: | ---: |",
+            f"| cold cache (CH preparation + routing + writing) | {f(full['cold_s'])} s | {full['cold_peak_gib']:.2f} GiB |",
+            f"| warm cache | {f(full['warm_s'])} s | (≤ cold) |",
+            "",
+            f"Statuses: {full['status_counts']}. Median of routed pairs: {full['median_minutes']:.1f} min, {full['median_km']:.1f} km.",
+            "",
+            f"Accuracy: {full['accuracy_within_tolerance']:,} of {full['accuracy_pairs']:,} random routed pairs within 0.5 % or 0.2 min of plain "
+            f"scipy Dijkstra on the uncontracted stored graph (max |Δ| {full['accuracy_max_abs_min']:.2e} min, max relative "
+            f"{full['accuracy_max_rel']:.2e}).",
+        ]
+    lines += [
+        "",
+        "## 98×98 municipality matrix through `pair_times` (`pendling matrix pairs`, no cache, child process)",
+        f"{f(m98['m98_s'])} s wall including interpreter start and graph loading; identical to the shipped matrix (minutes, km, ferry "
+        f"minutes bit for bit): **{m98['m98_identical']}** (max |Δ minutes| {m98['m98_max_abs_min']:.1e}).",
+        "",
+    ]
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
