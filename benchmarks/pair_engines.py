@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # this checkout's pendling, also for the children (PYTHONPATH below)
 PY = sys.executable
 HOME_CLASSES = ("residential", "living_street", "minor", "unclassified", "service", "road")
 

@@ -235,12 +235,13 @@ def _place_on_land(base: pl.DataFrame, half: np.ndarray) -> pl.DataFrame:
     muni = np.full(len(x), -1, dtype=np.int16)
     muni[live] = municipality_at(x[live], y[live])
     off = np.flatnonzero(live & (muni < 0))
+    status[off] = "not_on_land"
+    off = off[half[off] > 0]  # points (half = 0) stay where they are
     if len(off):
         nx, ny, nm = _to_land(x[off], y[off], half[off])
         moved = nm >= 0
         x[off[moved]], y[off[moved]], muni[off[moved]] = nx[moved], ny[moved], nm[moved]
         status[off[moved]] = "moved_to_land"
-        status[off[~moved]] = "not_on_land"
     lon, lat = _lonlat(x, y)
     return pl.DataFrame(
         {

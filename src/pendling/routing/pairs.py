@@ -217,6 +217,8 @@ def route_node_pairs(
         if cache:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             io.write_parquet(have.sort("o", "d"), cache_file)
+    if have is None:  # nothing to route and nothing cached
+        have = want.clear().with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("minutes", "km", "ferry_minutes"))
     res = want.join(have, on=["o", "d"], how="left", maintain_order="left")
     return res, engine, cached
 
