@@ -41,8 +41,9 @@ PY = sys.executable
 HOME_CLASSES = ("residential", "living_street", "minor", "unclassified", "service", "road")
 
 
-def run_child(args: list[str], env: dict) -> tuple[float, float, str]:
-    """Run a command; (wall seconds, peak RSS GiB of that child from os.wait4, output tail)."""
+def run_child(args: list[str], env: dict) -> tuple[float, float, str, float]:
+    """Run a command; (wall seconds, peak RSS GiB of that child from os.wait4, output tail, CPU seconds
+    user + system of that child — less sensitive than wall time to other jobs on a shared machine)."""
     import tempfile
 
     with tempfile.TemporaryFile(mode="w+") as log:
@@ -55,7 +56,7 @@ def run_child(args: list[str], env: dict) -> tuple[float, float, str]:
         out = log.read()
     if p.returncode != 0:
         raise SystemExit(f"command failed ({p.returncode}): {' '.join(args)}\n{out[-3000:]}")
-    return wall, ru.ru_maxrss / 2**20, out[-2000:]
+    return wall, ru.ru_maxrss / 2**20, out[-2000:], ru.ru_utime + ru.ru_stime
 
 
 def build_pairs(work: Path, persons: int, years: str, env: dict) -> tuple[Path, dict]:
@@ -137,15 +138,17 @@ def engines(pairs_file: Path, info: dict, with_osrm: bool, work: Path) -> dict:
         pl.col("origin").replace_strict(node, default=None).alias("o"), pl.col("destination").replace_strict(node, default=None).alias("d")
     ).drop_nulls()
     o, d = s["o"].to_numpy().astype(np.int64), s["d"].to_numpy().astype(np.int64)
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), time.process_time()
     ch = CHEngine(g)
-    r["ch_prepare_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    r["ch_prepare_s"], r["ch_prepare_cpu_s"] = time.perf_counter() - t, time.process_time() - c0
+    t, c0 = time.perf_counter(), time.process_time()
     ch.route(o, d)
     r["ch_us_per_pair_unpacked"] = (time.perf_counter() - t) / len(o) * 1e6
-    t = time.perf_counter()
+    r["ch_cpu_us_per_pair_unpacked"] = (time.process_time() - c0) / len(o) * 1e6
+    t, c0 = time.perf_counter(), time.process_time()
     ch.net.shortest_path_lengths(o[:50_000], d[:50_000], imp_name="w")
     r["ch_us_per_pair_minutes_only"] = (time.perf_counter() - t) / min(50_000, len(o)) * 1e6
+    r["ch_cpu_us_per_pair_minutes_only"] = (time.process_time() - c0) / min(50_000, len(o)) * 1e6
     r["ch_sample_pairs"] = len(o)
     r["ch_extrapolated_s"] = r["ch_prepare_s"] + r["ch_us_per_pair_unpacked"] * info["pairs"] / 1e6
     c = contract(g)
@@ -164,13 +167,15 @@ def engines(pairs_file: Path, info: dict, with_osrm: bool, work: Path) -> dict:
     r["dijkstra_full_extrapolated_s"] = r["dijkstra_s_per_origin_full"] * info["origins"]
     if with_osrm:
         try:
-            r.update(osrm_engine(g, zt, s, work))
+            r.update(osrm_engine(g, pairs, work))
         except Exception as exc:  # noqa: BLE001 - a failed comparison engine is reported, not fatal
             r["osrm"] = f"failed: {type(exc).__name__}: {str(exc)[:200]}"
     return r
 
 
-def osrm_engine(g, zt: pl.DataFrame, s: pl.DataFrame, work: Path) -> dict:
+def osrm_engine(g, pairs: pl.DataFrame, work: Path) -> dict:
+    """OSRM MLD on the same graph (exported; OSRM's own car.lua speeds): one table request per origin
+    cell with all of that origin's destination cells in the pair set, for 30 random origins."""
     import json
     import urllib.request
 
@@ -188,9 +193,12 @@ def osrm_engine(g, zt: pl.DataFrame, s: pl.DataFrame, work: Path) -> dict:
     t = time.perf_counter()
     base = osrm.prepare(pbf, wd, threads=2)
     r["osrm_prepare_s"] = time.perf_counter() - t
+    from pendling import zones
+
+    origins = pairs["origin"].unique().sort().sample(30, seed=5)
+    sub = pairs.filter(pl.col("origin").is_in(origins.to_list()))
+    zt = zones.zone_table(pl.concat([sub["origin"], sub["destination"]]).unique(), "grid1km")
     lonlat = dict(zip(zt["zone"].to_list(), zip(zt["lon"].to_list(), zt["lat"].to_list(), strict=True), strict=True))
-    origins = s["origin"].unique().sort().head(40)
-    sub = s.filter(pl.col("origin").is_in(origins.to_list()))
     with osrm.serve(base) as url:
         t = time.perf_counter()
         n = 0
@@ -242,10 +250,10 @@ def matrix98(env: dict, work: Path) -> dict:
     m = odmatrix.load_matrix()
     f = work / "pairs_98.parquet"
     m.select("origin", "destination").write_parquet(f)
-    wall, rss, _ = run_child([PY, "-m", "pendling", "matrix", "pairs", "--pairs", str(f), "--out", str(work / "t98.parquet"), "--no-cache"], env)
+    wall, rss, _, cpu = run_child([PY, "-m", "pendling", "matrix", "pairs", "--pairs", str(f), "--out", str(work / "t98.parquet"), "--no-cache"], env)
     t = pl.read_parquet(work / "t98.parquet")
     same = all(bool((t[c] == m[c]).all()) for c in ("minutes", "km", "ferry_minutes"))
-    return {"m98_s": wall, "m98_identical": same, "m98_max_abs_min": float((t["minutes"] - m["minutes"]).abs().max())}
+    return {"m98_s": wall, "m98_cpu_s": cpu, "m98_identical": same, "m98_max_abs_min": float((t["minutes"] - m["minutes"]).abs().max())}
 
 
 def main() -> None:
@@ -271,9 +279,9 @@ def main() -> None:
 
         shutil.rmtree(a.work / "cache", ignore_errors=True)
         cmd = [PY, "-m", "pendling", "matrix", "pairs", "--zones", "grid1km", "--pairs", str(pairs_file), "--out", str(a.work / "times.parquet")]
-        full["cold_s"], full["cold_peak_gib"], full["cold_log"] = run_child(cmd, env)
+        full["cold_s"], full["cold_peak_gib"], full["cold_log"], full["cold_cpu_s"] = run_child(cmd, env)
         print("cold", full, flush=True)
-        full["warm_s"], _, full["warm_log"] = run_child(cmd, env)
+        full["warm_s"], full["warm_peak_gib"], full["warm_log"], full["warm_cpu_s"] = run_child(cmd, env)
         full.update(accuracy(a.work / "times.parquet"))
         times = pl.read_parquet(a.work / "times.parquet")
         full["status_counts"] = dict(times["status"].value_counts().iter_rows())
@@ -302,11 +310,13 @@ def write_md(out: Path, info: dict, eng: dict, full: dict, m98: dict, load0, loa
         f"{f(info['destinations'])} work cells ({f(info['same_cell'])} within one cell).",
         "",
         "## Engines (same graph, same snapped nodes)",
-        "| engine | preparation | per pair | whole set (extrapolated) |",
+        "| engine | preparation | per pair (wall; CPU) | whole set (extrapolated, wall) |",
         "| --- | ---: | ---: | ---: |",
-        f"| pandana CH, path unpacked (minutes, km and ferry minutes of the fastest route) | {f(eng['ch_prepare_s'])} s | "
-        f"{f(eng['ch_us_per_pair_unpacked'])} µs | {f(eng['ch_extrapolated_s'])} s |",
-        f"| pandana CH, minutes only (no km) | — | {f(eng['ch_us_per_pair_minutes_only'])} µs | — |",
+        f"| pandana CH, path unpacked (minutes, km and ferry minutes of the fastest route) | {f(eng['ch_prepare_s'])} s "
+        f"(CPU {f(eng.get('ch_prepare_cpu_s', float('nan')))} s) | "
+        f"{f(eng['ch_us_per_pair_unpacked'])} µs; {f(eng.get('ch_cpu_us_per_pair_unpacked', float('nan')))} µs | {f(eng['ch_extrapolated_s'])} s |",
+        f"| pandana CH, minutes only (no km) | — | {f(eng['ch_us_per_pair_minutes_only'])} µs; "
+        f"{f(eng.get('ch_cpu_us_per_pair_minutes_only', float('nan')))} µs | — |",
         f"| scipy Dijkstra per distinct origin, `limit`=120 min | — | {f(eng['dijkstra_s_per_origin_limit120'])} s per origin | "
         f"{f(eng['dijkstra_extrapolated_s'])} s |",
         f"| scipy Dijkstra per distinct origin, no limit | — | {f(eng['dijkstra_s_per_origin_full'])} s per origin | "
@@ -328,10 +338,12 @@ def write_md(out: Path, info: dict, eng: dict, full: dict, m98: dict, load0, loa
         lines += [
             "",
             "## `pendling matrix pairs --zones grid1km` on the whole set (child process)",
-            "| run | wall | peak RSS |",
-            "| --- | ---: | ---: |",
-            f"| cold cache (CH preparation + routing + writing) | {f(full['cold_s'])} s | {full['cold_peak_gib']:.2f} GiB |",
-            f"| warm cache | {f(full['warm_s'])} s | (≤ cold) |",
+            "| run | wall | CPU (user + system) | peak RSS |",
+            "| --- | ---: | ---: | ---: |",
+            f"| cold cache (CH preparation + routing + writing) | {f(full['cold_s'])} s | {f(full.get('cold_cpu_s', float('nan')))} s | "
+            f"{full['cold_peak_gib']:.2f} GiB |",
+            f"| warm cache | {f(full['warm_s'])} s | {f(full.get('warm_cpu_s', float('nan')))} s | "
+            f"{full.get('warm_peak_gib', float('nan')):.2f} GiB |",
             "",
             f"Statuses: {full['status_counts']}. Median of routed pairs: {full['median_minutes']:.1f} min, {full['median_km']:.1f} km.",
             "",
@@ -342,7 +354,7 @@ def write_md(out: Path, info: dict, eng: dict, full: dict, m98: dict, load0, loa
     lines += [
         "",
         "## 98×98 municipality matrix through `pair_times` (`pendling matrix pairs`, no cache, child process)",
-        f"{f(m98['m98_s'])} s wall including interpreter start and graph loading; identical to the shipped matrix (minutes, km, ferry "
+        f"{f(m98['m98_s'])} s wall (CPU {f(m98.get('m98_cpu_s', float('nan')))} s) including interpreter start and graph loading; identical to the shipped matrix (minutes, km, ferry "
         f"minutes bit for bit): **{m98['m98_identical']}** (max |Δ minutes| {m98['m98_max_abs_min']:.1e}).",
         "",
     ]
