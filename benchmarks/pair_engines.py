@@ -213,7 +213,9 @@ def osrm_engine(g, pairs: pl.DataFrame, work: Path) -> dict:
     return r
 
 
-def accuracy(result_file: Path, n: int = 1000) -> dict:
+def accuracy(result_file: Path, origins: int = 100, per_origin: int = 10) -> dict:
+    """``origins`` random origin cells × ``per_origin`` random destinations of each among the routed
+    pairs (1,000 pairs), against plain scipy Dijkstra on the uncontracted stored graph."""
     from scipy.sparse.csgraph import dijkstra
 
     from pendling import paths, zones
@@ -222,7 +224,10 @@ def accuracy(result_file: Path, n: int = 1000) -> dict:
     from pendling.routing.profile import load_profile
 
     g = load_graph(paths.roads_dir())
-    res = pl.read_parquet(result_file).filter(pl.col("status") == "ok").sample(n, seed=11)
+    ok = pl.read_parquet(result_file).filter(pl.col("status") == "ok")
+    pick = ok["origin"].unique().sort().sample(origins, seed=11)
+    res = ok.filter(pl.col("origin").is_in(pick.to_list())).sample(fraction=1.0, shuffle=True, seed=12)
+    res = res.group_by("origin", maintain_order=True).head(per_origin)
     zt = zones.snap_zones(zones.zone_table(pl.concat([res["origin"], res["destination"]]).unique(), "grid1km"), g)
     look = zt.select("zone", "node", "snap_m")
     j = res.join(look.rename({"zone": "origin", "node": "o", "snap_m": "so"}), on="origin").join(
@@ -233,8 +238,12 @@ def accuracy(result_file: Path, n: int = 1000) -> dict:
     o = j["o"].to_numpy()
     uo, inv = np.unique(o, return_inverse=True)
     t = time.perf_counter()
-    dist = dijkstra(a, directed=True, indices=uo)
-    ref = dist[inv, j["d"].to_numpy()] + (j["so"].to_numpy() + j["sd"].to_numpy()) / 1000.0 / load_profile().access_speed_kmh * 60.0
+    road = np.empty(len(o))
+    for lo in range(0, len(uo), 25):  # 25 full distance rows at a time (≈ 0.1 GiB)
+        dist = dijkstra(a, directed=True, indices=uo[lo : lo + 25])
+        sel = (inv >= lo) & (inv < lo + 25)
+        road[sel] = dist[inv[sel] - lo, j["d"].to_numpy()[sel]]
+    ref = road + (j["so"].to_numpy() + j["sd"].to_numpy()) / 1000.0 / load_profile().access_speed_kmh * 60.0
     diff = np.abs(j["minutes"].to_numpy() - ref)
     ok = (diff <= 0.2) | (diff <= 0.005 * ref)
     return {
@@ -268,30 +277,45 @@ def main() -> None:
     a.work.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PENDLING_CACHE_DIR=str(a.work / "cache"))
     os.environ.update(env)
-    load0 = os.getloadavg()
-    pairs_file, info = build_pairs(a.work, a.persons, a.years, env)
-    print("pairs", info, flush=True)
-    eng = engines(pairs_file, info, a.osrm, a.work)
-    print("engines", eng, flush=True)
+    import json
+
+    state_file = a.work / "state.json"  # finished steps, so an interrupted run resumes
+    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+
+    def step(name: str, fn):
+        if name not in state:
+            state[name] = fn()
+            state_file.write_text(json.dumps(state, indent=1, default=str))
+        print(name, state[name], flush=True)
+        return state[name]
+
+    load0 = state.setdefault("load0", os.getloadavg())
+    pairs_file = a.work / "pairs_1km.parquet"
+    info = step("pairs", lambda: build_pairs(a.work, a.persons, a.years, env)[1])
+    eng = step("engines", lambda: engines(pairs_file, info, a.osrm, a.work))
     full: dict = {}
     if not a.skip_full:
         import shutil
 
-        shutil.rmtree(a.work / "cache", ignore_errors=True)
         cmd = [PY, "-m", "pendling", "matrix", "pairs", "--zones", "grid1km", "--pairs", str(pairs_file), "--out", str(a.work / "times.parquet")]
-        full["cold_s"], full["cold_peak_gib"], full["cold_log"], full["cold_cpu_s"] = run_child(cmd, env)
-        print("cold", full, flush=True)
-        full["warm_s"], full["warm_peak_gib"], full["warm_log"], full["warm_cpu_s"] = run_child(cmd, env)
-        full.update(accuracy(a.work / "times.parquet"))
-        times = pl.read_parquet(a.work / "times.parquet")
-        full["status_counts"] = dict(times["status"].value_counts().iter_rows())
-        ok = times.filter(pl.col("status") == "ok")
-        full["median_minutes"] = float(ok["minutes"].median())
-        full["median_km"] = float(ok["km"].median())
-        print("full", full, flush=True)
-    m98 = matrix98(env, a.work)
-    load1 = os.getloadavg()
-    write_md(a.out, info, eng, full, m98, load0, load1, a)
+
+        def cold():
+            shutil.rmtree(a.work / "cache", ignore_errors=True)
+            return dict(zip(("cold_s", "cold_peak_gib", "cold_log", "cold_cpu_s"), run_child(cmd, env), strict=True))
+
+        full.update(step("cold", cold))
+        full.update(step("warm", lambda: dict(zip(("warm_s", "warm_peak_gib", "warm_log", "warm_cpu_s"), run_child(cmd, env), strict=True))))
+        full.update(step("accuracy", lambda: accuracy(a.work / "times.parquet")))
+
+        def summary():
+            times = pl.read_parquet(a.work / "times.parquet")
+            ok = times.filter(pl.col("status") == "ok")
+            return {"status_counts": dict(times["status"].value_counts().iter_rows()),
+                    "median_minutes": float(ok["minutes"].median()), "median_km": float(ok["km"].median())}  # fmt: skip
+
+        full.update(step("summary", summary))
+    m98 = step("m98", lambda: matrix98(env, a.work))
+    write_md(a.out, info, eng, full, m98, load0, os.getloadavg(), a)
 
 
 def write_md(out: Path, info: dict, eng: dict, full: dict, m98: dict, load0, load1, a) -> None:

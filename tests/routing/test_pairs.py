@@ -131,3 +131,18 @@ def test_municipality_rows_are_the_shipped_matrix():
     for col in ("minutes", "km", "ferry_minutes"):
         assert (r[col] == sub[col]).all(), col
     assert pairs_mod.last_summary().engine == "dijkstra"
+
+
+def test_points_route_like_the_cells_at_the_same_place(sindal_raw, cells, pair_frame, tmp_path):
+    t = zones.zone_table(cells, "grid1km")
+    pts = t.select(pl.col("zone").str.replace("1km", "p"), "x", "y")
+    pts.write_csv(tmp_path / "points.csv")
+    grid = pair_frame.head(50).filter(pl.col("origin") != pl.col("destination"))
+    as_points = grid.select(pl.col("origin", "destination").str.replace("1km", "p"))
+    a = routing.pair_times(grid, "grid1km", graph=sindal_raw, cache=False)
+    b = routing.pair_times(as_points, "points", points=tmp_path / "points.csv", graph=sindal_raw, cache=False)
+    assert b["origin"].to_list() == as_points["origin"].to_list()
+    for col in ("minutes", "km", "ferry_minutes"):
+        np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=1e-12)
+    with pytest.raises(InputError, match="not zones of 'points'"):
+        routing.pair_times(pl.DataFrame({"origin": ["nowhere"], "destination": ["p_1"]}), "points", points=pts, graph=sindal_raw)
