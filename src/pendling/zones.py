@@ -243,13 +243,15 @@ def _place_on_land(base: pl.DataFrame, half: np.ndarray) -> pl.DataFrame:
         x[off[moved]], y[off[moved]], muni[off[moved]] = nx[moved], ny[moved], nm[moved]
         status[off[moved]] = "moved_to_land"
     lon, lat = _lonlat(x, y)
+    nowhere = status == "invalid_id"  # no position at all: null, not a made-up coordinate
+    x, y, lon, lat = (np.where(nowhere, np.nan, np.asarray(v, dtype=np.float64)) for v in (x, y, lon, lat))
     return pl.DataFrame(
         {
             "zone": base["zone"],
-            "x": x,
-            "y": y,
-            "lon": np.asarray(lon),
-            "lat": np.asarray(lat),
+            "x": pl.Series(x).fill_nan(None),
+            "y": pl.Series(y).fill_nan(None),
+            "lon": pl.Series(lon).fill_nan(None),
+            "lat": pl.Series(lat).fill_nan(None),
             "area_km2": base["area_km2"],
             "municipality": pl.Series(muni).cast(pl.Int16).replace(-1, None),
             "status": pl.Series(status.tolist(), dtype=pl.Utf8),
