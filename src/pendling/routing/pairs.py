@@ -46,7 +46,7 @@ from pendling.routing.profile import CarProfile, load_profile
 Engine = Literal["auto", "ch", "dijkstra"]
 ENGINES = ("auto", "ch", "dijkstra")
 DIJKSTRA_MAX_ORIGINS = 256
-CH_CHUNK = 50_000  # pairs unpacked per call: bounds memory (≈ 260 nodes per path)
+CH_CHUNK = 20_000  # pairs unpacked per call: bounds memory (≈ 260 nodes per path, ≈ 8 arrays of them)
 PAIR_COLUMNS = ("origin", "destination", "minutes", "km", "ferry_minutes", "status")
 Progress = Callable[[int, int], None]
 
