@@ -146,3 +146,13 @@ def test_points_route_like_the_cells_at_the_same_place(sindal_raw, cells, pair_f
         np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=1e-12)
     with pytest.raises(InputError, match="not zones of 'points'"):
         routing.pair_times(pl.DataFrame({"origin": ["nowhere"], "destination": ["p_1"]}), "points", points=pts, graph=sindal_raw)
+
+
+def test_a_municipality_subset_routes_like_the_full_matrix():
+    m = odmatrix.load_matrix()
+    sub = m.filter(pl.col("origin").is_in([101, 751]) & pl.col("destination").is_in([101, 751, 851]))
+    frame = sub.select(pl.col("origin").cast(pl.Utf8).str.zfill(4), "destination")  # '0101': text ids as in DST files
+    r = routing.pair_times(frame, graph=routing.load_graph(paths.roads_dir()), cache=False)
+    assert r["origin"].to_list() == frame["origin"].to_list()
+    for col in ("minutes", "km", "ferry_minutes"):
+        assert (r[col] == sub[col]).all(), col

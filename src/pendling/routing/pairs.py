@@ -294,6 +294,11 @@ def pair_times(
     key = (lambda c: pl.col(c).cast(pl.Utf8).str.strip_chars().cast(pl.Int16, strict=False)) if zones == "municipality" else (lambda c: pl.col(c).cast(pl.Utf8))
     keyed = pairs.select(pl.col("origin"), pl.col("destination"), key("origin").alias("_o"), key("destination").alias("_d"))
     ids = pl.concat([keyed["_o"], keyed["_d"]]).drop_nulls().unique()
+    if zones == "municipality":
+        # snap all 98 so their nodes survive contraction: any subset routes bit for bit like the full matrix
+        from pendling import geo
+
+        ids = pl.concat([ids, geo.municipalities()["code"].cast(pl.Int16)]).unique()
     table = zmod.zone_table(ids, zones, points=points)
     snapped = zmod.snap_zones(table, graph, max_snap_m=max_snap_m if max_snap_m is not None else zmod.MAX_SNAP_M, profile=profile)
     snapped = snapped.filter(pl.col("zone").is_not_null())
@@ -311,8 +316,7 @@ def pair_times(
         pl.col("zone").alias("_z"), "node", "snap_m", "area_km2", pl.col("status").alias("_st")
     )
     j = (
-        keyed.with_row_index("_row")
-        .join(z.rename({"_z": "_o", "node": "o", "snap_m": "snap_o", "area_km2": "area_o", "_st": "st_o"}), on="_o", how="left", maintain_order="left")
+        keyed.join(z.rename({"_z": "_o", "node": "o", "snap_m": "snap_o", "area_km2": "area_o", "_st": "st_o"}), on="_o", how="left", maintain_order="left")
         .join(z.rename({"_z": "_d", "node": "d", "snap_m": "snap_d", "area_km2": "area_d", "_st": "st_d"}), on="_d", how="left", maintain_order="left")
         .with_columns(pl.col("st_o").fill_null("invalid_id"), pl.col("st_d").fill_null("invalid_id"))
     )
