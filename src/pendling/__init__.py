@@ -3,7 +3,8 @@
 The public API, imported lazily so ``import pendling`` stays fast:
 
 * geo: :func:`municipalities`, :func:`boundaries`
-* travel times: :func:`load_matrix` (the shipped 98×98 matrix), :func:`build_graph`, :func:`travel_time_matrix`
+* travel times: :func:`load_matrix` (the shipped 98×98 matrix), :func:`build_graph`, :func:`travel_time_matrix`,
+  :func:`pair_times` (any zone pairs: municipalities, national grid cells, points; zones in ``pendling.zones``)
 * registers: :func:`load_panel`, :func:`attrition`
 * statistics: :func:`compute`
 * synthetic data: :func:`synthesize`, :func:`demo_extract`
@@ -22,6 +23,7 @@ _API = {
     "load_matrix": "pendling.odmatrix",
     "build_graph": "pendling.routing",
     "travel_time_matrix": "pendling.routing",
+    "pair_times": "pendling.routing",
     "load_panel": "pendling.panel",
     "attrition": "pendling.mobility",
     "compute": "pendling.mobility",

@@ -129,6 +129,8 @@ def test_matrix_synth_and_map_commands(tmp_path: Path, monkeypatch: pytest.Monke
     `matrix build` and scripts/build_matrix.sh rebuild the matrix (≈15 s, tiles) and are tested in
     tests/routing."""
     monkeypatch.chdir(tmp_path)
+    # `matrix pairs` reads a pair file: two 1 km cells (central København → Aarhus, and within the cell)
+    pl.DataFrame({"origin": ["1km_6176_723"] * 2, "destination": ["1km_6224_575", "1km_6176_723"]}).write_parquet("PAIRS.parquet")
     lines = [w for b in _blocks("bash") for w in _commands(b) if w[1] in ("matrix", "synth") and w[2] != "build"]
     lines += [shlex.split(c) for c in re.findall(r"`(pendling map [^`]+)`", README)]
     assert len(lines) >= 6
@@ -138,3 +140,6 @@ def test_matrix_synth_and_map_commands(tmp_path: Path, monkeypatch: pytest.Monke
         res = runner.invoke(app, args)
         assert res.exit_code == 0, f"{shlex.join(words)}\n{res.output}"
     assert (tmp_path / "kbh.png").is_file() and (tmp_path / "matrix.png").is_file()
+    if any("pairs" in w for w in lines):
+        times = pl.read_parquet(tmp_path / "TIMES.parquet")
+        assert times["status"].to_list() == ["ok", "same_zone"] and (times["minutes"] > 0).all()

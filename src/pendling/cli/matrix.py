@@ -1,4 +1,4 @@
-"""`pendling matrix …`: build, look up and sanity-check the 98×98 travel-time matrix."""
+"""`pendling matrix …`: build, look up and sanity-check the 98×98 travel-time matrix; route any zone pairs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from pendling import odmatrix, paths, routing
+from pendling import io, odmatrix, paths, routing
 from pendling.cli._common import console, friendly_errors, print_frame, progress
 from pendling.cli.roads import default_graph_dir
 from pendling.errors import InputError
@@ -122,3 +122,57 @@ def check(
         f"(worst excess {rep['triangle_worst_excess_minutes']} min)"
     )
     print_frame(pl.DataFrame(rep["slowest"]), title="slowest pairs")
+
+
+@app.command("pairs")
+@friendly_errors
+def pairs(
+    pairs_file: Annotated[Path, typer.Option("--pairs", help="Parquet/CSV with origin, destination zone ids.")],
+    out: Annotated[Path, typer.Option(help="Output table (.parquet or .csv): the pairs + minutes, km, ferry_minutes, status.")],
+    zones: Annotated[str, typer.Option(help="Zone system: municipality, grid100m, grid1km, grid10km or points.")] = "municipality",
+    points: Annotated[Path | None, typer.Option(help="For --zones points: CSV/Parquet with zone and x, y (EPSG:25832) or lon, lat.")] = None,
+    graph: Annotated[Path | None, typer.Option(help="Road graph directory (default data/roads).")] = None,
+    engine: Annotated[str, typer.Option(help="'auto', 'ch' (contraction hierarchies) or 'dijkstra'.")] = "auto",
+    max_snap_m: Annotated[float | None, typer.Option(help="Largest snap distance to a road node in metres (default 2500).")] = None,
+    on_invalid: Annotated[str, typer.Option(help="Ids that are not zones: 'error' (stop) or 'null' (count, no times).")] = "error",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write routed pairs in the user cache.")] = False,
+) -> None:
+    """Car minutes, road km and ferry minutes for every origin→destination row of a pair file."""
+    from pendling.routing.pairs import last_summary
+
+    if not pairs_file.is_file():
+        raise InputError("pair file not found", file=pairs_file, hint="a Parquet or CSV file with origin and destination columns")
+    suffix = pairs_file.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        df = pl.read_parquet(pairs_file)
+    elif suffix == ".csv":
+        df = pl.read_csv(pairs_file, infer_schema_length=0)  # ids as text, exactly as written
+    else:
+        raise InputError("pair file must be .parquet or .csv", file=pairs_file, values=[pairs_file.suffix])
+    io.table_suffix(out)
+    g = routing.load_graph(graph or default_graph_dir())
+    with progress(transient=True) as bar:
+        task = bar.add_task("routing pairs", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            result = routing.pair_times(
+                df, zones, graph=g, points=points, engine=engine, max_snap_m=max_snap_m,  # type: ignore[arg-type]
+                cache=not no_cache, on_invalid=on_invalid, progress=tick,  # type: ignore[arg-type]
+            )  # fmt: skip
+        except InputError as exc:
+            if exc.file is None:
+                exc.file = str(pairs_file)
+            raise
+    io.write_table(result, out)
+    s = last_summary()
+    console.print(
+        f"Wrote {result.height:,} pairs to {out}: {s.routed:,} routed, {s.same_zone:,} within a zone, "
+        f"{s.not_routable:,} without a time (engine {s.engine}; {s.node_pairs_routed:,} node pairs routed, "
+        f"{s.node_pairs_cached:,} from the cache)"
+    )
+    if s.not_routable:
+        counts = result.filter(~pl.col("status").is_in(["ok", "same_zone"]))["status"].value_counts(sort=True)
+        print_frame(counts, title="pairs without a time, by reason")

@@ -11,7 +11,8 @@ Small typed surface, heavy work hidden (r5py style)::
 Units: minutes (travel time), km (road distance of the fastest route), metres in the graph.
 Modules: ``profile`` (Danish car speeds), ``osm`` / ``tiles`` (readers), ``graph`` (assembly,
 components, contraction, storage), ``ferries`` (ferry table → edges), ``matrix`` (snapping,
-Dijkstra, area-based within-municipality time), ``internal`` (within-municipality time measured on
+Dijkstra, area-based within-municipality time), ``pairs`` (travel times for any zone pairs at
+scale: contraction hierarchies or Dijkstra, :func:`pair_times`), ``internal`` (within-municipality time measured on
 the road network, ``internal='network'``), ``build`` (files + provenance, sanity check), ``osrm``
 (OSRM backend and local server).
 """
@@ -28,6 +29,7 @@ from pendling.routing.matrix import (
     snap_points,
     travel_time_matrix,
 )
+from pendling.routing.pairs import pair_times
 from pendling.routing.profile import CarProfile, load_profile
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "load_profile",
     "municipality_points",
     "network_internal_time",
+    "pair_times",
     "read_points",
     "route_nodes",
     "save_graph",
