@@ -87,6 +87,11 @@ def build_graph(
         root = Path(tiles)
         files = tile_files(root)
         seg, nodes, info = read_tiles(root, workers=workers, progress=progress)
+        if prof.urban_speeds_kmh or prof.urban_junction_factor != 1.0:
+            from pendling.routing.landcover import read_landcover
+
+            cells, _ = read_landcover(root, workers=workers)
+            seg, info["builtup"] = classify_builtup(seg, cells, prof)
         source = {
             "kind": "vector_tiles",
             "file": display_path(root),
@@ -110,6 +115,23 @@ def build_graph(
     graph.edges = graph.edges.with_columns(pl.col("length_m", "minutes").cast(pl.Float32).cast(pl.Float64))
     graph.info["graph"] = {"nodes": graph.n_nodes, "directed_edges": graph.n_edges}
     return graph
+
+
+def classify_builtup(seg: pl.DataFrame, cells: pl.DataFrame, profile: CarProfile) -> tuple[pl.DataFrame, dict]:
+    """Mark tile segments inside built-up areas (``urban`` column) with the profile's ``[builtup]``
+    rule; return them and a summary for provenance (cells read, rule, share of segments)."""
+    from pendling.routing.landcover import classify_segments
+
+    window = int(profile.builtup.get("window_cells", 3))
+    share = float(profile.builtup.get("min_share", 0.5))
+    urban = classify_segments(seg, cells, window_cells=window, min_share=share)
+    summary = {
+        "landcover_cells": cells.height,
+        "rule": f"segment midpoint's share of residential/commercial/retail/industrial landuse over a {window}x{window} window of 128-px (82–89 m) cells ≥ {share}",
+        "segments_builtup": int(urban.sum()),
+        "segments": seg.height,
+    }
+    return seg.with_columns(urban), summary
 
 
 def _versions() -> dict[str, str]:
