@@ -187,6 +187,8 @@ def add_ferries(
             )
     report = pl.DataFrame(rows, schema={"route": pl.String, "end": pl.String, "terminal": pl.String, "node": pl.Int64, "snap_m": pl.Float64, "status": pl.String}).sort("route", "end")
     ends = report.pivot(on="end", index="route", values="node")
+    # with no route left (all out of season) the pivot has no end columns
+    ends = ends.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in ("a", "b") if c not in ends.columns)
     t = table.join(ends, on="route", how="left").filter(pl.col("a").is_not_null() & pl.col("b").is_not_null())
     fwd = t.select(pl.col("a").alias("u"), pl.col("b").alias("v"), "km", "minutes", "route")
     bwd = t.select(pl.col("b").alias("u"), pl.col("a").alias("v"), "km", "minutes", "route")
