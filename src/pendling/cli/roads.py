@@ -27,6 +27,7 @@ def build(
     profile: Annotated[Path | None, typer.Option(help="Car profile TOML (default data/reference/car_profile.toml).")] = None,
     ferries: Annotated[Path | None, typer.Option(help="Ferry table CSV (default data/reference/ferries.csv).")] = None,
     no_ferries: Annotated[bool, typer.Option("--no-ferries", metavar="", help="Do not add ferry edges.")] = False,
+    month: Annotated[int, typer.Option(help="Month the ferry network is for (1-12; 0 = every route in the table). Default November, the registers' reference month.")] = 11,
     osm_date: Annotated[str | None, typer.Option(help="Date of the OSM data, recorded in provenance.")] = None,
     no_simplify: Annotated[bool, typer.Option("--no-simplify", metavar="", help="Keep degree-2 nodes (bigger graph).")] = False,
 ) -> None:
@@ -44,6 +45,7 @@ def build(
             profile=profile,
             ferries=False if no_ferries else ferries,
             osm_date=osm_date,
+            ferry_month=month or None,
             simplify=not no_simplify,
             progress=cb,
         )
@@ -68,5 +70,7 @@ def build(
     fer = info.get("ferries")
     if fer:
         console.print(f"Ferries: {fer['routes_added']} of {fer['routes_in_table']} routes added")
+        if fer.get("routes_out_of_season"):
+            console.print(f"Ferries not sailing in month {fer['month']}: {', '.join(fer['routes_out_of_season'])}")
         if fer["routes_skipped"]:
             console.print(f"[yellow]Ferries not connected:[/] {', '.join(fer['routes_skipped'])}")

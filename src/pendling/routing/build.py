@@ -18,7 +18,7 @@ import polars as pl
 from pendling import io, paths
 from pendling.errors import InputError
 from pendling.routing import internal as internal_mod
-from pendling.routing.ferries import add_ferries, default_ferries_path, load_ferries
+from pendling.routing.ferries import DEFAULT_MONTH, add_ferries, default_ferries_path, load_ferries
 from pendling.routing.graph import RoadGraph, assemble, keep_largest_component
 from pendling.routing.graph import simplify as simplify_graph
 from pendling.routing.matrix import Internal, municipality_points, travel_time_matrix
@@ -60,12 +60,16 @@ def build_graph(
     keep_largest: bool = True,
     simplify: bool = True,
     osm_date: str | None = None,
+    ferry_month: int | None = DEFAULT_MONTH,
     workers: int = 2,
     progress: Progress | None = None,
 ) -> RoadGraph:
     """Build the car road graph from an OSM file (``.osm``/``.osm.pbf``) or a vector-tile directory.
 
-    ``ferries``: None → the shipped ferry table, a path or frame → that table, False → no ferries.
+    ``ferries``: None → the shipped ferry table, a path or frame → that table, False → no ferries;
+    ``ferry_month`` (1–12, default November; None = all routes) leaves out seasonal routes that do
+    not sail in that month. Tile input also reads the tiles' landuse to mark built-up areas, where
+    the profile's urban speeds and junction factor apply.
     With ``keep_largest`` only the largest strongly connected component is kept and everything
     dropped is reported in ``graph.info['dropped_components']``. With ``simplify`` degree-2 chains
     are contracted (class changes kept; see :func:`pendling.routing.graph.simplify`), so points
@@ -87,6 +91,11 @@ def build_graph(
         root = Path(tiles)
         files = tile_files(root)
         seg, nodes, info = read_tiles(root, workers=workers, progress=progress)
+        if prof.urban_speeds_kmh or prof.urban_junction_factor != 1.0:
+            from pendling.routing.landcover import read_landcover
+
+            cells, _ = read_landcover(root, workers=workers)
+            seg, info["builtup"] = classify_builtup(seg, cells, prof)
         source = {
             "kind": "vector_tiles",
             "file": display_path(root),
@@ -98,7 +107,7 @@ def build_graph(
     graph.info = {"source": source, "reader": info, **graph.info, "profile": prof.as_dict() | {"file": display_path(prof.path)}}
     if ferries is not False:
         table = ferries if isinstance(ferries, pl.DataFrame) else load_ferries(ferries)
-        graph, _ = add_ferries(graph, table)
+        graph, _ = add_ferries(graph, table, month=ferry_month)
         fpath = default_ferries_path() if ferries is None else (ferries if not isinstance(ferries, pl.DataFrame) else None)
         graph.info["ferries"]["table"] = display_path(fpath) if fpath is not None else "<DataFrame>"
         graph.info["ferries"]["sha256"] = io.sha256_file(fpath) if fpath is not None else None
@@ -110,6 +119,23 @@ def build_graph(
     graph.edges = graph.edges.with_columns(pl.col("length_m", "minutes").cast(pl.Float32).cast(pl.Float64))
     graph.info["graph"] = {"nodes": graph.n_nodes, "directed_edges": graph.n_edges}
     return graph
+
+
+def classify_builtup(seg: pl.DataFrame, cells: pl.DataFrame, profile: CarProfile) -> tuple[pl.DataFrame, dict]:
+    """Mark tile segments inside built-up areas (``urban`` column) with the profile's ``[builtup]``
+    rule; return them and a summary for provenance (cells read, rule, share of segments)."""
+    from pendling.routing.landcover import classify_segments
+
+    window = int(profile.builtup.get("window_cells", 3))
+    share = float(profile.builtup.get("min_share", 0.5))
+    urban = classify_segments(seg, cells, window_cells=window, min_share=share)
+    summary = {
+        "landcover_cells": cells.height,
+        "rule": f"segment midpoint's share of residential/commercial/retail/industrial landuse over a {window}x{window} window of 128-px (82–89 m) cells ≥ {share}",
+        "segments_builtup": int(urban.sum()),
+        "segments": seg.height,
+    }
+    return seg.with_columns(urban), summary
 
 
 def _versions() -> dict[str, str]:

@@ -11,6 +11,11 @@ column, or 1.1 × the straight line between the terminals when blank.
 A terminal is snapped to the nearest road node that belongs to a road-only strongly connected
 component of at least ``min_component`` nodes (so a ferry never lands on a dead-end stub), for
 terminal b of class ``snap_class_b`` when given (e.g. the motorway at Kastrup), within ``max_snap_m`` metres; otherwise the ferry is skipped and reported.
+
+Seasonal routes: the optional ``months`` column lists the months a route sails (``1-12`` all year,
+``4-10`` April to October, ``11-3`` wrapping over New Year, or ``5,6,7``; blank = all year). The
+graph is built for one month — by default November, the reference month of the registers'
+employment and commuting statistics — and routes not sailing then are left out and reported.
 """
 
 from __future__ import annotations
@@ -40,7 +45,26 @@ COLUMNS = {
     "snap_class_b": pl.String,
     "source": pl.String,
 }
+OPTIONAL = {"months": pl.String}
 SEA_DETOUR = 1.1
+DEFAULT_MONTH = 11  # end of November: the reference time of DST's employment/commuting registers
+
+
+def months_set(spec: str | None) -> set[int] | None:
+    """Months (1–12) of a ``months`` cell: '1-12', '4-10', '11-3' (wraps), '5,6,7'; None/blank = all
+    year; returns None when the text is not a month list."""
+    if spec is None or not str(spec).strip():
+        return set(range(1, 13))
+    out: set[int] = set()
+    for part in str(spec).replace(" ", "").split(","):
+        a, dash, b = part.partition("-")
+        if not a.isdigit() or (dash and not b.isdigit()):
+            return None
+        lo, hi = int(a), int(b) if b else int(a)
+        if not (1 <= lo <= 12 and 1 <= hi <= 12):
+            return None
+        out |= set(range(lo, hi + 1)) if lo <= hi else set(range(lo, 13)) | set(range(1, hi + 1))
+    return out
 
 
 def default_ferries_path() -> Path:
@@ -52,11 +76,17 @@ def load_ferries(path: str | Path | None = None) -> pl.DataFrame:
     p = Path(path) if path is not None else default_ferries_path()
     if not p.is_file():
         raise InputError("ferry table not found", file=p, hint="pass --ferries FILE or restore data/reference/ferries.csv")
-    df = pl.read_csv(p, schema_overrides=COLUMNS)
+    df = pl.read_csv(p, schema_overrides=COLUMNS | OPTIONAL)
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise InputError("ferry table lacks columns", file=p, column=", ".join(missing), hint=f"columns: {', '.join(COLUMNS)}")
-    df = df.select(list(COLUMNS)).with_columns(
+    if "months" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("months"))
+    bad_months = [f"{r}: {m!r}" for r, m in df.select("route", "months").iter_rows() if months_set(m) is None]
+    if bad_months:
+        raise InputError("ferry rows with an unreadable months value", file=p, column="months", values=bad_months,
+                         hint="write e.g. 1-12 (all year), 4-10, 11-3 or 5,6,7")  # fmt: skip
+    df = df.select([*COLUMNS, "months"]).with_columns(
         pl.col("wait_minutes").fill_null(0.0), pl.col("extra_minutes").fill_null(0.0)
     )
     bad = df.filter(
@@ -98,14 +128,26 @@ def add_ferries(
     *,
     min_component: int = 50,
     max_snap_m: float = 3000.0,
+    month: int | None = DEFAULT_MONTH,
 ) -> tuple[RoadGraph, pl.DataFrame]:
     """Add ferry edges to a road graph; return the graph and a per-terminal snapping report.
+
+    Only routes sailing in ``month`` (1–12; None = every route in the table) are added; the others
+    are listed in ``info['ferries']['routes_out_of_season']``.
 
     The report has ``route``, ``end`` ('a'/'b'), ``terminal``, ``node`` (null if not snapped),
     ``snap_m`` (metres) and ``status`` ('ok' | 'no road within max_snap_m').
     """
     from scipy.spatial import cKDTree
 
+    if month is not None and not 1 <= int(month) <= 12:
+        raise InputError("the ferry month must be 1–12", values=[month], hint="e.g. --month 11 (November)")
+    all_routes = table
+    if month is not None and "months" in table.columns:
+        # a few dozen rows: a comprehension over the month lists is clearest
+        sails = pl.Series([int(month) in (months_set(m) or set()) for m in table["months"]], dtype=pl.Boolean)
+        table = table.filter(sails)
+    out_of_season = sorted(set(all_routes["route"]) - set(table["route"]))
     labels = component_labels(graph.edges, graph.n_nodes)
     sizes = np.bincount(labels)
     eligible_node = sizes[labels] >= min_component
@@ -145,6 +187,8 @@ def add_ferries(
             )
     report = pl.DataFrame(rows, schema={"route": pl.String, "end": pl.String, "terminal": pl.String, "node": pl.Int64, "snap_m": pl.Float64, "status": pl.String}).sort("route", "end")
     ends = report.pivot(on="end", index="route", values="node")
+    # with no route left (all out of season) the pivot has no end columns
+    ends = ends.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in ("a", "b") if c not in ends.columns)
     t = table.join(ends, on="route", how="left").filter(pl.col("a").is_not_null() & pl.col("b").is_not_null())
     fwd = t.select(pl.col("a").alias("u"), pl.col("b").alias("v"), "km", "minutes", "route")
     bwd = t.select(pl.col("b").alias("u"), pl.col("a").alias("v"), "km", "minutes", "route")
@@ -159,7 +203,9 @@ def add_ferries(
     edges = pl.concat([graph.edges, fe]).sort("u", "v", "minutes", "highway")
     info = dict(graph.info)
     info["ferries"] = {
-        "routes_in_table": table.height,
+        "routes_in_table": all_routes.height,
+        "month": month,
+        "routes_out_of_season": out_of_season,
         "routes_added": t.height,
         "routes_skipped": sorted(set(table["route"]) - set(t["route"])),
         "max_snap_m": round(float(report["snap_m"].max() or 0.0), 1),

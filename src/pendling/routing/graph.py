@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import connected_components
 
 from pendling import io
 from pendling.errors import InputError
-from pendling.routing.profile import CarProfile, edge_speeds, parse_maxspeed
+from pendling.routing.profile import JUNCTION_KINDS, CarProfile, edge_speeds, junction_kinds, junction_seconds, parse_maxspeed
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -82,8 +82,11 @@ def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
 
 
 def assemble(segments: pl.DataFrame, nodes: pl.DataFrame, profile: CarProfile) -> RoadGraph:
-    """Raw segments (u/v node keys, highway, oneway, maxspeed) + node coordinates → directed graph.
+    """Raw segments (u/v node keys, highway, oneway, maxspeed, optional ``urban`` Boolean) + node
+    coordinates → directed graph.
 
+    Edge minutes = length / speed (class default, its urban value inside built-up areas, or a
+    tagged maxspeed) + the junction delay at the edge's head (:func:`pendling.routing.profile.junction_kinds`).
     Node keys are relabelled to 0..n-1 in key order (deterministic). Segments whose node has no
     coordinate are dropped and counted in ``info['segments_without_coordinates']``.
     """
@@ -108,27 +111,35 @@ def assemble(segments: pl.DataFrame, nodes: pl.DataFrame, profile: CarProfile) -
     seg = segments.filter(pl.Series(ok)).with_columns(
         pl.Series("u", u_idx[ok].astype(np.int32)), pl.Series("v", v_idx[ok].astype(np.int32))
     )
+    if "urban" not in seg.columns:
+        seg = seg.with_columns(pl.lit(False).alias("urban"))
     length = haversine_m(lon[seg["u"].to_numpy()], lat[seg["u"].to_numpy()], lon[seg["v"].to_numpy()], lat[seg["v"].to_numpy()])
     maxspeed = parse_maxspeed(seg["maxspeed"], profile) if "maxspeed" in seg.columns else None
-    speed = edge_speeds(seg["highway"], maxspeed, profile).to_numpy()
-    seg = seg.select("u", "v", "highway", "oneway").with_columns(
+    speed = edge_speeds(seg["highway"], maxspeed, profile, urban=seg["urban"]).to_numpy()
+    seg = seg.select("u", "v", "highway", "oneway", "urban").with_columns(
         pl.Series("length_m", length), pl.Series("minutes", length / 1000.0 / speed * 60.0)
     )
     fwd = seg.filter(pl.col("oneway") >= 0)
     bwd = seg.filter(pl.col("oneway") <= 0).rename({"u": "v", "v": "u"})
-    cols = ["u", "v", "length_m", "minutes", "highway"]
+    cols = ["u", "v", "length_m", "minutes", "highway", "urban"]
+    edges = pl.concat([fwd.select(cols), bwd.select(cols)])
+    kind = junction_kinds(edges["u"].to_numpy(), edges["v"].to_numpy(), edges["highway"], len(used))
+    delay = junction_seconds(kind, edges["urban"].to_numpy(), profile) / 60.0
     edges = (
-        pl.concat([fwd.select(cols), bwd.select(cols)])
-        .with_columns(pl.lit(None, dtype=pl.String).alias("ferry"))
+        edges.with_columns(pl.col("minutes") + pl.Series(delay), pl.lit(None, dtype=pl.String).alias("ferry"))
+        .drop("urban")
         .unique(["u", "v", "highway"], keep="first", maintain_order=True)
         .sort("u", "v", "minutes", "highway")
     )
     node_df = pl.DataFrame({"node": np.arange(len(used), dtype=np.int32), "lon": lon, "lat": lat})
+    urban_km = float(seg.filter(pl.col("urban"))["length_m"].sum()) / 1000.0
     info = {
         "segments_without_coordinates": int((~ok).sum()),
         "nodes_read": len(used),
         "directed_edges_read": edges.height,
         "road_km_read": round(float(seg["length_m"].sum()) / 1000.0, 1),
+        "road_km_builtup": round(urban_km, 1),
+        "junction_entries": {k: int((kind == i).sum()) for i, k in enumerate(JUNCTION_KINDS)},
     }
     return RoadGraph(node_df, edges, info)
 
