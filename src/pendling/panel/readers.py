@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from pendling.errors import InputError
+from pendling.panel.keys import KEY_FIELDS
 from pendling.panel.columns import CANONICAL_COLUMNS, ColumnMap, sniff_separator, year_from_name
 
 FORMATS: dict[str, str] = {
@@ -267,7 +268,10 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
     to_actual = dict(zip(names, actual, strict=True))
     overrides: dict[str, pl.DataType] = {}
     if not as_text:
-        overrides = {to_actual[src]: pl.Int64() for fld, src in found.items() if fld != "disco"}
+        # key columns (PNR, ADRESSE_ID, LBNR) stay text: '0123' must keep its zero (pendling.panel.keys)
+        overrides = {
+            to_actual[src]: pl.Int64() for fld, src in found.items() if fld not in ("disco", *KEY_FIELDS)
+        }
     # infer_schema=False: everything else is read as text, so codes keep leading zeros
     lazy = pl.scan_csv(
         path, separator=sep, infer_schema=False, encoding="utf8-lossy", schema_overrides=overrides or None

@@ -1,0 +1,125 @@
+"""Register keys of any type: PNR, LBNR and ADRESSE_ID as integers or as text, encoded once per load.
+
+A key is compared as *text*: an integer key is its decimal digits (``123`` → ``'123'``), a text key
+is kept exactly as written — leading zeros and case included (``'0123'`` and ``'123'`` are two
+different persons, as are ``'x12'`` and ``'X12'``) — after these readings, the same in every format:
+
+- surrounding blanks are removed (SAS pads text with blanks; CSV exports pad fixed-width fields);
+- ``''`` and ``'.'`` (how SAS and Stata write a missing value into a text file) are **missing**;
+- digits followed by a decimal part of zeros (``'101.0'``, as pandas writes an integer column that
+  has gaps) are the digits (``'101'``);
+- a value that reads as any other number — negative (``'-1'``), fractional (``'101.5'``), with an
+  exponent (``'1e5'``) or not finite (``'nan'``, ``'inf'``) — is not a key: an error naming the
+  values (``strict=True``) or missing and counted (``strict=False``), like a negative integer;
+- for LBNR, a value of zeros only (``'0'``, ``'00000000'``, ``'0.0'``) is **0, the fictive
+  workplace**; :func:`decode_keys` writes it back as ``'0'``.
+
+Mobility works on integers, so the loader encodes keys into compact Int64 codes with one
+:class:`KeyDictionary` per field, shared by every year of the panel: when every input of a field
+holds integers (or text that is exactly the decimal digits of one, e.g. a CSV of plain numbers), the
+integers themselves are the codes and there is no dictionary; otherwise each distinct key text gets a
+code 1, 2, 3 … in the sorted order of the key texts (0 stays the fictive LBNR), so codes do not
+depend on file order or format and a panel sorted by code is sorted by key. Codes are only equal when keys are,
+which is all the flows need; :func:`decode_keys` turns them back into the original values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+KEY_FIELDS: tuple[str, ...] = ("pnr", "home_addr", "work_id")  # PNR, ADRESSE_ID, LBNR
+FICTIVE_WORKPLACE = 0
+# text that is exactly an integer's decimal digits, small enough for Int64 (19 digits may overflow)
+_CANONICAL_INT = r"^(0|[1-9][0-9]{0,17})$"
+_WHOLE_WITH_ZERO_DECIMALS = r"^([0-9]+)\.0*$"
+
+
+def key_text(clean: pl.Expr, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(key text or null, is-bad flag) from a trimmed text column whose missing values are null.
+
+    Bad = present but a number that cannot be an id (negative, fractional, exponent, NaN, inf).
+    """
+    digits = clean.str.replace(_WHOLE_WITH_ZERO_DECIMALS, "${1}")
+    is_digits = digits.str.contains(r"^[0-9]+$")
+    number_like = clean.cast(pl.Float64, strict=False).is_not_null()
+    if name == "work_id":
+        digits = pl.when(digits.str.contains(r"^0+$")).then(pl.lit("0")).otherwise(digits)
+    key = pl.when(is_digits).then(digits).when(number_like).then(None).otherwise(clean)
+    bad = clean.is_not_null() & ~is_digits & number_like
+    return key, bad
+
+
+def is_integer_text(column: pl.Series) -> bool:
+    """True when every non-missing value is exactly an integer's decimal digits (no leading zeros)."""
+    present = column.drop_nulls()
+    return bool(present.str.contains(_CANONICAL_INT).all()) if present.len() else True
+
+
+@dataclass
+class KeyDictionary:
+    """Key text → Int64 code for one field, grown input by input (see the module docstring)."""
+
+    name: str
+    table: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"code": pl.Int64, "key": pl.String})
+    )
+
+    def encode(self, values: pl.Series) -> pl.Series:
+        """Codes for key texts (null stays null; LBNR '0' → 0); new keys are added, sorted."""
+        text = values.cast(pl.String)
+        if self.name == "work_id":
+            text = pl.select(pl.when(text == "0").then(None).otherwise(text)).to_series()
+        distinct = text.drop_nulls().unique()
+        new = distinct.filter(~distinct.is_in(self.table["key"].implode())).sort()
+        if new.len():
+            start = self.table.height + 1
+            self.table = pl.concat(
+                [
+                    self.table,
+                    pl.DataFrame(
+                        {"code": pl.int_range(start, start + new.len(), eager=True, dtype=pl.Int64), "key": new}
+                    ),
+                ]
+            )
+        codes = text.replace_strict(self.table["key"], self.table["code"], default=None, return_dtype=pl.Int64)
+        if self.name == "work_id":
+            codes = pl.select(
+                pl.when(values.cast(pl.String) == "0").then(pl.lit(FICTIVE_WORKPLACE, pl.Int64)).otherwise(codes)
+            ).to_series()
+        return codes.alias(values.name)
+
+    def sorted_codes(self) -> pl.Series:
+        """Renumber the keys 1, 2, 3 … in their sorted order; returns new code by old code (index =
+        old code, index 0 = 0), for ``new.gather(codes)``. Afterwards codes no longer depend on the
+        order the inputs came in, and a panel sorted by code is sorted by the original key."""
+        order = self.table["key"].arg_sort()
+        new_by_position = pl.Series(order).arg_sort().cast(pl.Int64) + 1
+        self.table = pl.DataFrame({"code": pl.int_range(1, self.table.height + 1, eager=True, dtype=pl.Int64),
+                                   "key": self.table["key"].gather(order)})
+        # the table's codes were 1..n in row order, so old code c sits at position c - 1
+        return pl.concat([pl.Series([0], dtype=pl.Int64), new_by_position])
+
+    def decode(self, codes: pl.Series) -> pl.Series:
+        """The original key texts of ``codes`` (LBNR 0 → '0'; null stays null)."""
+        old = self.table["code"]
+        new = self.table["key"]
+        if self.name == "work_id":
+            old = pl.concat([pl.Series([FICTIVE_WORKPLACE], dtype=pl.Int64), old])
+            new = pl.concat([pl.Series(["0"]), new])
+        return codes.replace_strict(old, new, default=None, return_dtype=pl.String).alias(codes.name)
+
+
+def decode_keys(frame: pl.DataFrame, dictionaries: dict[str, KeyDictionary]) -> pl.DataFrame:
+    """``frame`` with the coded key columns it holds turned back into their original text values."""
+    return frame.with_columns(
+        [d.decode(frame[name]) for name, d in dictionaries.items() if name in frame.columns]
+    )
+
+
+def show_key(value: int | None, name: str, dictionaries: dict[str, KeyDictionary]) -> str:
+    """One key as the user wrote it, for messages."""
+    if value is None or name not in dictionaries:
+        return str(value)
+    return str(dictionaries[name].decode(pl.Series([value], dtype=pl.Int64))[0])
