@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import polars as pl
 import typer
 from rich.console import Console
@@ -41,7 +42,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly_errors(func: F) -> F:
-    """Print PendlingError messages for people (no traceback) and exit with status 2."""
+    """Print PendlingError messages for people (no traceback) and exit with status 2; anything else is
+    a bug, reported by :func:`pendling.cli._crash.crash` (log file, exit 3)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,6 +53,12 @@ def friendly_errors(func: F) -> F:
             # escape: messages quote user text such as '[columns]', which rich would take for markup
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:  # a bug: log file, short message, exit 3
+            from pendling.cli._crash import crash
+
+            crash(exc)
 
     return wrapper  # type: ignore[return-value]
 

@@ -29,7 +29,7 @@ from pendling.panel.buckets import (
 from pendling.panel.columns import ColumnMap, load_column_map, year_from_name
 from pendling.panel.jobgroups import assign_job_group, default_mapping_path, load_mapping
 from pendling.panel.keys import KEY_FIELDS, KeyDictionary, decode_keys, is_integer_text
-from pendling.panel.readers import RawInput, Source, discover, open_frame, open_input
+from pendling.panel.readers import RawInput, Source, csv_record_problems, discover, open_frame, open_input
 from pendling.panel.validate import (
     CodeRules,
     OnDuplicate,
@@ -170,7 +170,7 @@ def load_panel(
     parsed, frames, integer_keys = [], [], []
     keys: dict[str, KeyDictionary] = {}
     for i, raw in enumerate(inputs):
-        p, df = _collect(raw, i)
+        p, df = _collect(raw, i, cmap)
         parsed.append(p)
         # text keys become codes right away, so at most one input's key texts are in memory at once
         df, as_integers = _encode_text_keys(df, keys)
@@ -320,7 +320,7 @@ def _mixed_key_warnings(
     return out
 
 
-def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
+def _collect(raw: RawInput, index: int, cmap: ColumnMap | None = None) -> tuple[ParsedInput, pl.DataFrame]:
     """Read and convert one input; on a data error retry its slower fallback reader if it has one."""
     parsed = parse_input(raw, index)
     try:
@@ -336,10 +336,16 @@ def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
     try:
         return parsed, parsed.lazy.collect()
     except pl.exceptions.PolarsError as exc:
+        problem = csv_record_problems(raw.label, cmap) if raw.fmt == "csv" and cmap is not None else None
         raise InputError(
-            f"cannot read this {raw.fmt} input: {type(exc).__name__}: {_first_line(exc)}",
+            f"cannot read this {raw.fmt} input: {problem or type(exc).__name__ + ': ' + _first_line(exc)}",
             file=raw.label,
-            hint="check that the file is complete and really in this format",
+            hint=(
+                "every row needs as many fields as the header: check the separator ([read] csv_separator in a "
+                "column map), quotes around values that contain it, and line breaks inside values"
+                if raw.fmt == "csv"
+                else "check that the file is complete and really in this format"
+            ),
         ) from None
 
 

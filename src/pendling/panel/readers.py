@@ -182,6 +182,12 @@ def _format_of(path: Path) -> str:
 def open_input(path: Path, column_map: ColumnMap) -> RawInput:
     """Open one extract lazily with the mapped columns renamed to canonical field names."""
     fmt = _format_of(path)
+    if path.stat().st_size == 0:
+        raise InputError(
+            f"the {fmt} file is empty (0 bytes): not even a header",
+            file=path,
+            hint="check that the export or copy finished; remove the file if that year has no data",
+        )
     try:
         if fmt == "parquet":
             lazy = pl.scan_parquet(path)
@@ -260,7 +266,10 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
         # Polars reads CSV as UTF-8 only; a latin-1 header ('BOPÆL_KOM') would turn into 'BOP\ufffdL_KOM'
         # and match no column map. The mapped values are numbers and DISCO codes (ASCII), so decoding
         # the names is enough; other text columns are not read.
-        decoded = next(_csv.reader([header.rstrip("\r\n")], delimiter=sep), [])
+        try:
+            decoded = next(_csv.reader([header.rstrip("\r\n")], delimiter=sep), [])
+        except _csv.Error:  # e.g. a NUL or a lone carriage return in the header: keep Polars' names
+            decoded = []
         if len(decoded) == len(actual):
             names = [n.lstrip("\ufeff").strip() for n in decoded]
             notes.append(f"{path.name}: the header is not UTF-8; column names read as {header_encoding}")
@@ -282,6 +291,29 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
     if not as_text:
         raw.fallback = lambda: _open_csv(path, column_map, as_text=True)
     return raw
+
+
+def csv_record_problems(path: str | Path, column_map: ColumnMap, limit: int = 10) -> str | None:
+    """Where a CSV file breaks its own header: the first records (numbered as data rows, header = 0)
+    with another number of fields than the header, or the parser's complaint. Only called after a
+    read failed, so reading record by record here costs nothing on good files."""
+    header, _ = _read_header(Path(path), column_map.encoding)
+    sep = column_map.csv_separator or sniff_separator(header)
+    found: list[str] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            reader = _csv.reader(fh, delimiter=sep)
+            width = len(next(reader, []))
+            for number, record in enumerate(reader, start=1):
+                if record and len(record) != width:
+                    found.append(f"row {number}: {len(record)} fields")
+                    if len(found) >= limit:
+                        break
+    except _csv.Error as exc:
+        return f"the file cannot be split into fields near data row {reader.line_num - 1}: {exc}"
+    if not found:
+        return None
+    return f"rows with another number of fields than the header's {width} ({sep!r}-separated): " + "; ".join(found)
 
 
 def _read_header(path: Path, encoding: str) -> tuple[str, str | None]:
@@ -357,6 +389,7 @@ __all__ = [
     "FORMATS",
     "FORMAT_PREFERENCE",
     "RawInput",
+    "csv_record_problems",
     "discover",
     "open_frame",
     "open_input",

@@ -76,11 +76,12 @@ def _int_value(name: str, dtype: pl.DataType, raw: RawInput) -> tuple[pl.Expr, p
         return c.cast(pl.Int64, strict=False), c.is_not_null()  # UInt64 beyond Int64 → bad
     if dtype.is_float():
         ok = c.is_finite() & (c == c.floor()) & (c.abs() < _MAX_EXACT_FLOAT)
-        return pl.when(ok).then(c.cast(pl.Int64)), c.is_not_null() & ~c.is_nan()
+        # strict=False: then() is evaluated on every row, and 1e30 must not fail the whole cast
+        return pl.when(ok).then(c.cast(pl.Int64, strict=False)), c.is_not_null() & ~c.is_nan()
     if _is_text(dtype):
         as_float = c.cast(pl.Float64, strict=False)
         float_ok = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_EXACT_FLOAT)
-        value = pl.coalesce(c.cast(pl.Int64, strict=False), pl.when(float_ok).then(as_float.cast(pl.Int64)))
+        value = pl.coalesce(c.cast(pl.Int64, strict=False), pl.when(float_ok).then(as_float.cast(pl.Int64, strict=False)))
         return value, c.is_not_null()
     raise InputError(
         f"column has type {dtype}, but {name} must be a whole number",
@@ -108,8 +109,8 @@ def _parse_disco(dtype: pl.DataType, raw: RawInput) -> tuple[pl.Expr, pl.Expr, p
     if dtype.is_integer() or dtype.is_float():
         if dtype.is_float():
             v = pl.when(c.is_nan()).then(None).otherwise(c)
-            ok = v.is_finite() & (v == v.floor()) & (v >= 0)
-            digits = pl.when(ok).then(v.cast(pl.Int64)).cast(pl.String)
+            ok = v.is_finite() & (v == v.floor()) & (v >= 0) & (v < _MAX_EXACT_FLOAT)
+            digits = pl.when(ok).then(v.cast(pl.Int64, strict=False)).cast(pl.String)
             bad = v.is_not_null() & ~ok
         else:
             digits = c.cast(pl.String)
