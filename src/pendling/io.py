@@ -91,8 +91,11 @@ def write_error(path: str | Path, exc: BaseException) -> InputError | None:
     m = re.search(r"\(os error (\d+)\)", text)
     if os_error is None and m is None:
         return None
-    code = os_error.errno if os_error is not None else int(m.group(1))
-    reason = (os_error.strerror if os_error is not None and os_error.strerror else None) or os.strerror(code or 0)
+    # Polars raises OSError('File too large (os error 27)') without an errno: take it from the text
+    code = os_error.errno if os_error is not None and os_error.errno else (int(m.group(1)) if m else 0)
+    reason = (os_error.strerror if os_error is not None and os_error.strerror else None) or (
+        os.strerror(code) if code else text.splitlines()[0] if text else type(exc).__name__
+    )
     return InputError(
         f"cannot write the output: {reason}; nothing was written there (an earlier file at this path "
         "is unchanged)",
