@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pyreadstat
 import pytest
-from key_panel import YEARS, int_extract, key_map, text_keys
+from key_panel import int_extract, key_map, text_keys
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
@@ -185,5 +185,11 @@ def test_leading_zeros_next_to_integers_are_warned_about(tmp_path: Path) -> None
     assert any("leading zeros" in w and "'0123'" in w for w in panel.warnings), panel.warnings
 
 
-def test_years_constant() -> None:
-    assert YEARS == (2019, 2020, 2021)
+
+
+def test_file_name_and_year_column_disagreeing_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "ras2015.csv").write_text("AAR,PNR,KOM,LBNR,ARBKOM,DISCO08_ALLE_INDK_13\n2016,1,101,7,101,2512\n"
+                                          "2015,2,101,7,101,2512\n")
+    panel = load_panel(tmp_path)
+    assert panel.years == [2015, 2016]
+    assert any("file name says 2015" in w and "1 of 2 rows" in w for w in panel.warnings), panel.warnings

@@ -18,8 +18,10 @@ Mobility works on integers, so the loader encodes keys into compact Int64 codes 
 :class:`KeyDictionary` per field, shared by every year of the panel: when every input of a field
 holds integers (or text that is exactly the decimal digits of one, e.g. a CSV of plain numbers), the
 integers themselves are the codes and there is no dictionary; otherwise each distinct key text gets a
-code 1, 2, 3 … in the sorted order of the key texts (0 stays the fictive LBNR), so codes do not
-depend on file order or format and a panel sorted by code is sorted by key. Codes are only equal when keys are,
+code 1, 2, 3 … (0 stays the fictive LBNR). PNR codes are then renumbered in the sorted order of
+the key texts, so the panel's row order (by PNR, year) is the order of the keys, whatever the file
+order or format; ADRESSE_ID and LBNR codes follow first appearance (only their equality matters,
+and exports decode them). Codes are only equal when keys are,
 which is all the flows need; :func:`decode_keys` turns them back into the original values.
 """
 
@@ -59,56 +61,63 @@ def is_integer_text(column: pl.Series) -> bool:
 
 @dataclass
 class KeyDictionary:
-    """Key text → Int64 code for one field, grown input by input (see the module docstring)."""
+    """Key text → Int64 code for one field, grown input by input (see the module docstring).
+
+    Encoding is a Polars categorical cast with categories private to this dictionary (one hash
+    lookup per value, no sort, no join); code = physical category + 1, so 0 stays free for the
+    fictive LBNR. :meth:`sorted_codes` renumbers by sorted key once all inputs are in.
+    """
 
     name: str
-    table: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={"code": pl.Int64, "key": pl.String})
-    )
+    categories: pl.Categories = field(default_factory=pl.Categories.random)
+    _sorted: pl.Series | None = None  # key by code - 1 after sorted_codes(); else the categories' order
+    # Polars frees a categories mapping that no Series uses any more: an empty categorical Series
+    # keeps it (and the codes given so far) alive between inputs
+    _anchor: pl.Series | None = None
+
+    @property
+    def keys(self) -> pl.Series:
+        """Key texts; the one at position i has code i + 1."""
+        return self._sorted if self._sorted is not None else self.categories.to_series().alias("key")
+
+    @property
+    def table(self) -> pl.DataFrame:
+        """``code`` Int64, ``key`` String: one row per distinct key."""
+        keys = self.keys
+        return pl.DataFrame({"code": pl.int_range(1, keys.len() + 1, eager=True, dtype=pl.Int64), "key": keys})
 
     def encode(self, values: pl.Series) -> pl.Series:
-        """Codes for key texts (null stays null; LBNR '0' → 0); new keys are added, sorted."""
-        text = values.cast(pl.String)
-        if self.name == "work_id":
-            text = pl.select(pl.when(text == "0").then(None).otherwise(text)).to_series()
-        distinct = text.drop_nulls().unique()
-        new = distinct.filter(~distinct.is_in(self.table["key"].implode())).sort()
-        if new.len():
-            start = self.table.height + 1
-            self.table = pl.concat(
-                [
-                    self.table,
-                    pl.DataFrame(
-                        {"code": pl.int_range(start, start + new.len(), eager=True, dtype=pl.Int64), "key": new}
-                    ),
-                ]
-            )
-        codes = text.replace_strict(self.table["key"], self.table["code"], default=None, return_dtype=pl.Int64)
-        if self.name == "work_id":
-            codes = pl.select(
-                pl.when(values.cast(pl.String) == "0").then(pl.lit(FICTIVE_WORKPLACE, pl.Int64)).otherwise(codes)
-            ).to_series()
+        """Codes for key texts (null stays null; LBNR '0' → 0); new keys are added."""
+        if self._sorted is not None:
+            raise RuntimeError("the dictionary was renumbered; it takes no new keys")
+        text = values.cast(pl.String).rechunk()  # one chunk: categories are added in row order
+        fictive = text == "0" if self.name == "work_id" else None
+        if fictive is not None:
+            text = text.set(fictive.fill_null(False), None)  # type: ignore[arg-type]
+        categorical = text.cast(pl.Categorical(self.categories))
+        self._anchor = categorical.clear()
+        codes = categorical.to_physical().cast(pl.Int64) + 1
+        del categorical
+        if fictive is not None:
+            codes = codes.set(fictive.fill_null(False), FICTIVE_WORKPLACE)  # type: ignore[arg-type]
         return codes.alias(values.name)
 
     def sorted_codes(self) -> pl.Series:
         """Renumber the keys 1, 2, 3 … in their sorted order; returns new code by old code (index =
         old code, index 0 = 0), for ``new.gather(codes)``. Afterwards codes no longer depend on the
         order the inputs came in, and a panel sorted by code is sorted by the original key."""
-        order = self.table["key"].arg_sort()
-        new_by_position = pl.Series(order).arg_sort().cast(pl.Int64) + 1
-        self.table = pl.DataFrame({"code": pl.int_range(1, self.table.height + 1, eager=True, dtype=pl.Int64),
-                                   "key": self.table["key"].gather(order)})
-        # the table's codes were 1..n in row order, so old code c sits at position c - 1
-        return pl.concat([pl.Series([0], dtype=pl.Int64), new_by_position])
+        keys = self.keys
+        order = keys.arg_sort()
+        self._sorted = keys.gather(order)
+        new_by_old = order.arg_sort().cast(pl.Int64) + 1  # old code c sits at position c - 1
+        return pl.concat([pl.Series([0], dtype=pl.Int64), new_by_old])
 
     def decode(self, codes: pl.Series) -> pl.Series:
         """The original key texts of ``codes`` (LBNR 0 → '0'; null stays null)."""
-        old = self.table["code"]
-        new = self.table["key"]
-        if self.name == "work_id":
-            old = pl.concat([pl.Series([FICTIVE_WORKPLACE], dtype=pl.Int64), old])
-            new = pl.concat([pl.Series(["0"]), new])
-        return codes.replace_strict(old, new, default=None, return_dtype=pl.String).alias(codes.name)
+        keys = pl.concat([pl.Series(["0" if self.name == "work_id" else None], dtype=pl.String),
+                          self.keys.cast(pl.String)])
+        index = codes.cast(pl.Int64)
+        return keys.gather(index).alias(codes.name)
 
 
 def decode_keys(frame: pl.DataFrame, dictionaries: dict[str, KeyDictionary]) -> pl.DataFrame:

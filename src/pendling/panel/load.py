@@ -180,12 +180,20 @@ def load_panel(
         frames.append(df.rechunk())
         if df.height == 0:
             warnings.append(f"{raw.label}: no rows")
+        elif "year" in raw.columns and raw.name_year is not None:
+            other = int((df["year"] != raw.name_year).sum())
+            if other:
+                warnings.append(
+                    f"{Path(raw.label).name}: the file name says {raw.name_year} but the year column "
+                    f"{raw.columns['year']} holds another year in {other:,} of {df.height:,} rows; the column is used"
+                )
     warnings.extend(_mixed_key_warnings(inputs, integer_keys, keys))
     for i, as_integers in enumerate(integer_keys):  # integer inputs of a field that also has text keys
         recode = [keys[f].encode(frames[i][f].cast(pl.String)) for f in as_integers if f in keys]
         if recode:
             frames[i] = frames[i].with_columns(recode)
-    renumber = {name: dictionary.sorted_codes() for name, dictionary in keys.items()}
+    # PNR codes in key order: the panel is sorted by PNR, so its row order is then the keys' order
+    renumber = {name: dictionary.sorted_codes() for name, dictionary in keys.items() if name == "pnr"}
     for i, frame in enumerate(frames):
         if renumber:
             frames[i] = frame.with_columns(new.gather(frame[name]).alias(name) for name, new in renumber.items())

@@ -184,9 +184,11 @@ def open_input(path: Path, column_map: ColumnMap) -> RawInput:
     fmt = _format_of(path)
     if path.stat().st_size == 0:
         raise InputError(
-            f"the {fmt} file is empty (0 bytes): not even a header",
+            f"cannot read this {fmt} file: an empty {fmt.upper() if fmt == 'csv' else fmt} file (0 bytes, "
+            "not even a header)",
             file=path,
-            hint="check that the export or copy finished; remove the file if that year has no data",
+            hint="check that the file is complete (did the export or copy finish?); remove it if that year "
+            "has no data",
         )
     try:
         if fmt == "parquet":
