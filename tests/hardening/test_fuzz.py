@@ -127,12 +127,11 @@ def test_no_traceback_reaches_stderr_in_a_real_process(tmp_path: Path, mutation:
 
 
 def test_an_unforeseen_error_gives_a_log_file_and_exit_3(tmp_path: Path) -> None:
-    """A bug (here: load_panel patched to fail) → short message, the traceback in a log file, exit 3."""
+    """A bug (here: finding the input files patched to fail) → short message, the traceback in a log file, exit 3."""
     script = (
-        "import sys, pendling.panel.load as load\n"
+        "import pendling.panel.load as load\n"
         "def boom(*a, **k):\n    raise ZeroDivisionError('simulated bug')\n"
-        "load.load_panel = boom\n"
-        "import pendling.cli.panel as p; p.load_panel = boom; p.count_steps = lambda source: 1\n"
+        "load.discover = boom\n"
         "from pendling.cli import main\n"
         f"main(['panel', 'check', {str(tmp_path)!r}])\n"
     )
@@ -149,9 +148,9 @@ def test_an_unforeseen_error_gives_a_log_file_and_exit_3(tmp_path: Path) -> None
 
 def test_interrupt_is_quiet(tmp_path: Path) -> None:
     script = (
-        "import pendling.cli.panel as p\n"
+        "import pendling.panel.load as load\n"
         "def stop(*a, **k):\n    raise KeyboardInterrupt\n"
-        "p.load_panel = stop; p.count_steps = lambda source: 1\n"
+        "load.discover = stop\n"
         "from pendling.cli import main\n"
         f"main(['panel', 'check', {str(tmp_path)!r}])\n"
     )
