@@ -157,3 +157,19 @@ def test_interrupt_is_quiet(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PENDLING_CRASH_DIR": str(tmp_path / "crash")})
     assert proc.returncode == 130 and "Traceback" not in proc.stderr and "interrupted" in proc.stderr
+
+
+def test_exit_and_usage_errors_pass_through_the_crash_handler() -> None:
+    import typer
+
+    from pendling.cli._common import friendly_errors
+
+    @friendly_errors
+    def leaves(code: int) -> None:
+        raise typer.Exit(code=code)
+
+    with pytest.raises(typer.Exit) as info:
+        leaves(5)
+    assert info.value.exit_code == 5  # not turned into a crash report (exit 3)
+    usage = _run(["panel", "check", "--no-such-option"])
+    assert usage[0] == 2 and "No such option" in usage[2] and "internal error" not in usage[2]

@@ -75,11 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except (Exception, KeyboardInterrupt) as exc:
-        import click
-
         from pendling.cli._crash import crash
 
         try:
             crash(exc)
-        except click.exceptions.Exit as done:
+        except typer.Exit as done:
             raise SystemExit(done.exit_code) from None
