@@ -1,13 +1,17 @@
 """National-scale timing of ``pendling.load_panel``: ~3 M rows per year in DST column names.
 
     python benchmarks/panel_load.py [--rows 3000000] [--years 1] [--formats parquet,csv,dta]
-                                    [--dir /tmp/pendling-panel-bench]
+                                    [--keys int|text] [--dir /tmp/pendling-panel-bench]
 
 Writes ``ras<year>.<fmt>`` files of random but plausible rows (codes over the 98 municipalities, 0.2 %
 411 Christiansø, 0.5 % abroad/unknown homes, 1 % unknown workplaces, 3 % LBNR 0, 6-digit DISCO codes
 as text with 1 % blank), then, in a fresh child process per format so peak memory is the loader's
 alone, times ``load_panel`` (read + type conversion + validation + attrition) and prints wall time,
 rows per second and peak resident set size. Generation time is not included.
+
+``--keys text`` writes the same rows with pseudonymised text keys (PNR 'X0001234567890Z', LBNR
+zero-padded to 8 digits, ADRESSE_ID 'A<n>'), which load_panel encodes into Int64 codes (into
+``<dir>-text`` unless ``--dir`` is given): compare with ``--keys int`` for the cost of the encoding.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ DISCO = ["251110", "252100", "214200", "241100", "411010", "431100", "334300", "
          "832200", "911200", "522300", "532100", "234100", "222100", "999999", "011000", ""]
 
 
-def generate(directory: Path, rows: int, years: int, formats: list[str], seed: int = 7) -> None:
+def generate(directory: Path, rows: int, years: int, formats: list[str], seed: int = 7, keys: str = "int") -> None:
     import numpy as np
     import polars as pl
     import pyreadstat
@@ -55,6 +59,12 @@ def generate(directory: Path, rows: int, years: int, formats: list[str], seed: i
                 "DISCO08_ALLE_INDK_13": np.array(DISCO)[rng.integers(0, len(DISCO), rows)],
             }
         )
+        if keys == "text":
+            df = df.with_columns(
+                pl.format("X{}Z", pl.col("PNR").cast(pl.String).str.zfill(13)).alias("PNR"),
+                pl.col("LBNR").cast(pl.String).str.zfill(8).alias("LBNR"),
+                pl.format("A{}", pl.col("ADRESSE_ID")).alias("ADRESSE_ID"),
+            )
         for fmt in formats:
             path = directory / f"ras{year}.{fmt}"
             if path.exists():
@@ -79,6 +89,7 @@ def measure(directory: Path, fmt: str) -> dict:
         "format": fmt,
         "rows_read": panel.n_input,
         "rows_kept": panel.frame.height,
+        "keys": panel.provenance.get("keys"),
         "seconds": round(seconds, 2),
         "rows_per_second": round(panel.n_input / seconds),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -90,15 +101,18 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=3_000_000)
     ap.add_argument("--years", type=int, default=1)
     ap.add_argument("--formats", default="parquet,csv,dta")
-    ap.add_argument("--dir", type=Path, default=Path("/tmp/pendling-panel-bench"))
+    ap.add_argument("--keys", choices=("int", "text"), default="int")
+    ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.dir is None:
+        args.dir = Path("/tmp/pendling-panel-bench" + ("-text" if args.keys == "text" else ""))
     if args.measure:
         print(json.dumps(measure(args.dir, args.measure)))
         return
     formats = args.formats.split(",")
     t0 = time.perf_counter()
-    generate(args.dir, args.rows, args.years, formats)
+    generate(args.dir, args.rows, args.years, formats, keys=args.keys)
     print(f"generated {args.years} × {args.rows:,} rows in {time.perf_counter() - t0:.1f} s ({args.dir})")
     for fmt in formats:
         out = subprocess.run(

@@ -11,6 +11,7 @@ rows) so reruns on the same inputs are byte-identical.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import json
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from pendling.errors import InputError
 
 PARQUET_COMPRESSION = "zstd"
 PARQUET_LEVEL = 9
@@ -39,12 +42,15 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     no longer running; files of live writers (a concurrent run) are left alone.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=suffix or ".tmp", dir=path.parent
-    )
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=suffix or ".tmp", dir=path.parent
+        )
+        os.close(fd)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -52,9 +58,50 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, path)
+    except Exception as exc:
+        err = write_error(path, exc)
+        if err is None:
+            raise
+        raise err from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        with contextlib.suppress(OSError):  # e.g. the folder became unwritable meanwhile
+            if tmp_path.exists():
+                tmp_path.unlink()
+
+
+_WRITE_HINTS = {
+    errno.EFBIG: "the file size limit was reached (ulimit -f / RLIMIT_FSIZE): raise it, or write a smaller output",
+    errno.ENOSPC: "the disk is full: free space, or write to another folder",
+    errno.EDQUOT: "the disk quota is used up: free space, or write to another folder",
+    errno.EACCES: "the folder is not writable for you: choose another output path",
+    errno.EPERM: "the folder is not writable for you: choose another output path",
+    errno.EROFS: "the folder is on a read-only file system: choose another output path",
+    errno.ENOENT: "the folder does not exist and cannot be created: check the output path",
+    errno.ENOTDIR: "a part of the output path is a file, not a folder: check the output path",
+}
+
+
+def write_error(path: str | Path, exc: BaseException) -> InputError | None:
+    """InputError for a failed write of ``path`` when ``exc`` is about the disk (an OSError, also
+    wrapped by Polars or xlsxwriter), else None: then it is a bug and must not be disguised."""
+    os_error = exc if isinstance(exc, OSError) else None
+    if os_error is None:
+        os_error = next((a for a in getattr(exc, "args", ()) if isinstance(a, OSError)), None)
+    text = str(exc)
+    m = re.search(r"\(os error (\d+)\)", text)
+    if os_error is None and m is None:
+        return None
+    # Polars raises OSError('File too large (os error 27)') without an errno: take it from the text
+    code = os_error.errno if os_error is not None and os_error.errno else (int(m.group(1)) if m else 0)
+    reason = (os_error.strerror if os_error is not None and os_error.strerror else None) or (
+        os.strerror(code) if code else text.splitlines()[0] if text else type(exc).__name__
+    )
+    return InputError(
+        f"cannot write the output: {reason}; nothing was written there (an earlier file at this path "
+        "is unchanged)",
+        file=path,
+        hint=_WRITE_HINTS.get(code or 0, "check the output path, free space and permissions"),
+    )
 
 
 _HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
@@ -143,8 +190,6 @@ def table_suffix(path: str | Path) -> str:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
-        from pendling.errors import InputError
-
         raise InputError(
             f"unsupported output format {suffix or '(none)'!r}",
             file=path,

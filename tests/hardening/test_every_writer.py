@@ -71,6 +71,7 @@ SITES: dict[tuple[str, str], str] = {
     ("pendling.statfiles", "pin_dta_timestamp"): "primitive (fixed timestamp of a .dta just written)",
     ("pendling.statfiles", "pin_xpt_timestamps"): "primitive (fixed timestamps of a .xpt just written)",
     ("pendling.wheelhouse", "_write_own_files"): "exempt: offline-install wheelhouse (packages, no data)",
+    ("pendling.cli._crash", "write_crash_log"): "exempt: crash log of a bug (command, versions, traceback; no tables)",
 }
 
 

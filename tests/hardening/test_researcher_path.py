@@ -42,7 +42,8 @@ def test_every_reading_command_takes_the_same_options(command: list[str]) -> Non
 
 
 def test_lenient_text_address_is_a_warning_with_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    src = _extract(tmp_path, "A")  # 'A12020': text ADRESSE_ID, unreadable as a number
+    # '-12020': a negative ADRESSE_ID cannot be an id (text ids such as 'A12020' are keys, issue 13)
+    src = _extract(tmp_path, "-")
     with pytest.raises(InputError, match="column ADRESSE_ID"):
         load_panel(src)
     panel = load_panel(src, strict=False)

@@ -67,5 +67,17 @@ from pendling.cli import synth as _synth  # noqa: E402
 app.command("synth")(_synth.synth)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The ``pendling`` entry point: ``app`` behind the crash handler, so that even an error outside a
+    command (option parsing, imports) ends in a short message and exit code 3, never a traceback."""
+    try:
+        app(args=argv, prog_name="pendling")
+    except SystemExit:
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        from pendling.cli._crash import crash
+
+        try:
+            crash(exc)
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None

@@ -38,10 +38,17 @@ console = Console(width=_width(sys.stdout))
 err_console = Console(stderr=True, width=_width(sys.stderr))
 
 F = TypeVar("F", bound=Callable[..., Any])
+# typer.Exit/Abort, and click's ClickException wherever this typer keeps click (vendored in typer ≥ 0.2x)
+CLI_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
 
 
 def friendly_errors(func: F) -> F:
-    """Print PendlingError messages for people (no traceback) and exit with status 2."""
+    """Print PendlingError messages for people (no traceback) and exit with status 2; anything else is
+    a bug, reported by :func:`pendling.cli._crash.crash` (log file, exit 3)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,6 +58,12 @@ def friendly_errors(func: F) -> F:
             # escape: messages quote user text such as '[columns]', which rich would take for markup
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
+        except CLI_EXCEPTIONS:  # exit codes and usage errors typer/click handle themselves
+            raise
+        except (Exception, KeyboardInterrupt) as exc:  # a bug: log file, short message, exit 3
+            from pendling.cli._crash import crash
+
+            crash(exc)
 
     return wrapper  # type: ignore[return-value]
 

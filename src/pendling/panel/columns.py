@@ -3,7 +3,7 @@
 Canonical columns (names and types are a contract other modules rely on):
 
 ========== ======= ===========================================================================
-pnr        Int64   pseudonymised person id (DST PNR)
+pnr        Int64   pseudonymised person id (DST PNR); text ids are coded, see pendling.panel.keys
 year       Int16   November reference year of the job (RAS/IDA) and the home at that time
 home_muni  Int16   3-digit municipality of residence (KOM), one of the 98
 home_addr  Int64   dwelling id (ADRESSE_ID), nullable; null for the whole column when absent

@@ -28,7 +28,8 @@ from pendling.panel.buckets import (
 )
 from pendling.panel.columns import ColumnMap, load_column_map, year_from_name
 from pendling.panel.jobgroups import assign_job_group, default_mapping_path, load_mapping
-from pendling.panel.readers import RawInput, Source, discover, open_frame, open_input
+from pendling.panel.keys import KEY_FIELDS, KeyDictionary, decode_keys, is_integer_text
+from pendling.panel.readers import RawInput, Source, csv_record_problems, discover, open_frame, open_input
 from pendling.panel.validate import (
     CodeRules,
     OnDuplicate,
@@ -61,6 +62,8 @@ class Panel:
     flags: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAGS_SCHEMA))
     warnings: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    # text keys (PNR, ADRESSE_ID, LBNR) are coded in ``frame``; these decode them (pendling.panel.keys)
+    keys: dict[str, KeyDictionary] = field(default_factory=dict)
 
     @property
     def n_input(self) -> int:
@@ -164,15 +167,36 @@ def load_panel(
 
     inputs, warnings, unopened_years = _open(source, cmap, wanted, step)
     step("reading and converting types")
-    parsed, frames = [], []
+    parsed, frames, integer_keys = [], [], []
+    keys: dict[str, KeyDictionary] = {}
     for i, raw in enumerate(inputs):
-        p, df = _collect(raw, i)
+        p, df = _collect(raw, i, cmap)
         parsed.append(p)
+        # text keys become codes right away, so at most one input's key texts are in memory at once
+        df, as_integers = _encode_text_keys(df, keys)
+        integer_keys.append(as_integers)
         # one chunk per input: eager operations on the concatenated table otherwise rechunk the whole
         # of it at once, which doubled load_panel's peak memory at national scale
         frames.append(df.rechunk())
         if df.height == 0:
             warnings.append(f"{raw.label}: no rows")
+        elif "year" in raw.columns and raw.name_year is not None:
+            other = int((df["year"] != raw.name_year).sum())
+            if other:
+                warnings.append(
+                    f"{Path(raw.label).name}: the file name says {raw.name_year} but the year column "
+                    f"{raw.columns['year']} holds another year in {other:,} of {df.height:,} rows; the column is used"
+                )
+    warnings.extend(_mixed_key_warnings(inputs, integer_keys, keys))
+    for i, as_integers in enumerate(integer_keys):  # integer inputs of a field that also has text keys
+        recode = [keys[f].encode(frames[i][f].cast(pl.String)) for f in as_integers if f in keys]
+        if recode:
+            frames[i] = frames[i].with_columns(recode)
+    # PNR codes in key order: the panel is sorted by PNR, so its row order is then the keys' order
+    renumber = {name: dictionary.sorted_codes() for name, dictionary in keys.items() if name == "pnr"}
+    for i, frame in enumerate(frames):
+        if renumber:
+            frames[i] = frame.with_columns(new.gather(frame[name]).alias(name) for name, new in renumber.items())
     rows = pl.concat(frames, how="vertical")
     del frames  # the concatenated frame shares their memory; drop the extra references early
     step("validating codes and duplicates")
@@ -182,7 +206,7 @@ def load_panel(
     sort_person_year(rows)  # in place: never an unsorted and a sorted copy of all rows at once
     rows = assign_buckets(rows, rules=rules, mapping=mapping, years=wanted, on_duplicate=dup_mode)
     if dup_mode == "error":
-        err = duplicate_error(rows, parsed)
+        err = duplicate_error(rows, parsed, keys)
         if err is not None:
             raise err
 
@@ -218,6 +242,7 @@ def load_panel(
         "strict": strict,
         "on_duplicate": dup_mode,
         "years": sorted(wanted) if wanted is not None else None,
+        "keys": {f: f"text, {keys[f].table.height:,} distinct" if f in keys else "integer" for f in KEY_FIELDS},
         "inputs": [
             {
                 "source": raw.label,
@@ -235,6 +260,7 @@ def load_panel(
         flags=flags,
         warnings=warnings,
         provenance=provenance,
+        keys=keys,
     )
 
 
@@ -265,7 +291,44 @@ def _unreadable_warnings(unreadable: Mapping[str, int], inputs: list[RawInput]) 
     return out
 
 
-def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
+def _encode_text_keys(df: pl.DataFrame, keys: dict[str, KeyDictionary]) -> tuple[pl.DataFrame, list[str]]:
+    """Key columns of one input as Int64: integers (and text that is exactly an integer's digits) as
+    they are, other text as codes of the field's shared dictionary (created on first need). Returns
+    the frame and the key fields still holding plain integers."""
+    as_integers, columns = [], []
+    for name in KEY_FIELDS:
+        col = df[name]
+        if col.dtype == pl.String and not is_integer_text(col):
+            columns.append(keys.setdefault(name, KeyDictionary(name)).encode(col))
+        else:
+            as_integers.append(name)
+            if col.dtype != pl.Int64:
+                columns.append(col.cast(pl.Int64))
+    return (df.with_columns(columns) if columns else df), as_integers
+
+
+def _mixed_key_warnings(
+    inputs: list[RawInput], integer_keys: list[list[str]], keys: dict[str, KeyDictionary]
+) -> list[str]:
+    """Warn when a field is integer in some inputs and text with leading zeros in others: 123 and
+    '0123' are different keys, which is right for pseudonyms but wrong if zeros were lost on the way."""
+    out = []
+    for name, dictionary in keys.items():
+        numeric = [raw.label for raw, ints in zip(inputs, integer_keys, strict=True) if name in ints]
+        if not numeric:
+            continue
+        zeros = dictionary.table.filter(pl.col("key").str.contains(r"^0[0-9]+$"))["key"]
+        if zeros.len():
+            out.append(
+                f"{name} is stored as numbers in {Path(numeric[0]).name}"
+                + (f" and {len(numeric) - 1} more" if len(numeric) > 1 else "")
+                + f" but as text with leading zeros elsewhere (e.g. {zeros[0]!r}): keys are compared as "
+                "written, so 123 and '0123' are different; if zeros were lost in a conversion, fix the source"
+            )
+    return out
+
+
+def _collect(raw: RawInput, index: int, cmap: ColumnMap | None = None) -> tuple[ParsedInput, pl.DataFrame]:
     """Read and convert one input; on a data error retry its slower fallback reader if it has one."""
     parsed = parse_input(raw, index)
     try:
@@ -278,7 +341,26 @@ def _collect(raw: RawInput, index: int) -> tuple[ParsedInput, pl.DataFrame]:
                 hint="check that the file is complete and really in this format",
             ) from None
     parsed = parse_input(raw.fallback(), index)
-    return parsed, parsed.lazy.collect()
+    try:
+        return parsed, parsed.lazy.collect()
+    except pl.exceptions.PolarsError as exc:
+        problem = csv_record_problems(raw.label, cmap) if raw.fmt == "csv" and cmap is not None else None
+        raise InputError(
+            f"cannot read this {raw.fmt} input: {problem or type(exc).__name__ + ': ' + _first_line(exc)}",
+            file=raw.label,
+            hint=(
+                "every row needs as many fields as the header: check the separator ([read] csv_separator in a "
+                "column map), quotes around values that contain it, and line breaks inside values"
+                if raw.fmt == "csv"
+                else "check that the file is complete and really in this format"
+            ),
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The gist of a library error (Polars appends pages of hints after the first line)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _check_years(years: Iterable[int] | str | int | None) -> set[int] | None:
@@ -412,7 +494,8 @@ def export_panel(
     from pendling.mobility.disclosure import disclose_table, mask_small_counts
 
     where = side_paths(out)
-    derived = panel.with_derived(mapping)
+    # the original key values (text keys were coded for the flows); integer keys are unchanged
+    derived = decode_keys(panel.with_derived(mapping), panel.keys)
     per_year = disclose_table(panel.rows_per_year(), min_n, attrition=panel.attrition)
     write_table(derived, where["table"])
     write_csv(disclose_table(panel.attrition, min_n), where["attrition"])

@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from pendling.errors import InputError
+from pendling.panel.keys import KEY_FIELDS
 from pendling.panel.columns import CANONICAL_COLUMNS, ColumnMap, sniff_separator, year_from_name
 
 FORMATS: dict[str, str] = {
@@ -181,6 +182,14 @@ def _format_of(path: Path) -> str:
 def open_input(path: Path, column_map: ColumnMap) -> RawInput:
     """Open one extract lazily with the mapped columns renamed to canonical field names."""
     fmt = _format_of(path)
+    if path.stat().st_size == 0:
+        raise InputError(
+            f"cannot read this {fmt} file: an empty {fmt.upper() if fmt == 'csv' else fmt} file (0 bytes, "
+            "not even a header)",
+            file=path,
+            hint="check that the file is complete (did the export or copy finish?); remove it if that year "
+            "has no data",
+        )
     try:
         if fmt == "parquet":
             lazy = pl.scan_parquet(path)
@@ -259,7 +268,10 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
         # Polars reads CSV as UTF-8 only; a latin-1 header ('BOPÆL_KOM') would turn into 'BOP\ufffdL_KOM'
         # and match no column map. The mapped values are numbers and DISCO codes (ASCII), so decoding
         # the names is enough; other text columns are not read.
-        decoded = next(_csv.reader([header.rstrip("\r\n")], delimiter=sep), [])
+        try:
+            decoded = next(_csv.reader([header.rstrip("\r\n")], delimiter=sep), [])
+        except _csv.Error:  # e.g. a NUL or a lone carriage return in the header: keep Polars' names
+            decoded = []
         if len(decoded) == len(actual):
             names = [n.lstrip("\ufeff").strip() for n in decoded]
             notes.append(f"{path.name}: the header is not UTF-8; column names read as {header_encoding}")
@@ -267,7 +279,10 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
     to_actual = dict(zip(names, actual, strict=True))
     overrides: dict[str, pl.DataType] = {}
     if not as_text:
-        overrides = {to_actual[src]: pl.Int64() for fld, src in found.items() if fld != "disco"}
+        # key columns (PNR, ADRESSE_ID, LBNR) stay text: '0123' must keep its zero (pendling.panel.keys)
+        overrides = {
+            to_actual[src]: pl.Int64() for fld, src in found.items() if fld not in ("disco", *KEY_FIELDS)
+        }
     # infer_schema=False: everything else is read as text, so codes keep leading zeros
     lazy = pl.scan_csv(
         path, separator=sep, infer_schema=False, encoding="utf8-lossy", schema_overrides=overrides or None
@@ -278,6 +293,29 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
     if not as_text:
         raw.fallback = lambda: _open_csv(path, column_map, as_text=True)
     return raw
+
+
+def csv_record_problems(path: str | Path, column_map: ColumnMap, limit: int = 10) -> str | None:
+    """Where a CSV file breaks its own header: the first records (numbered as data rows, header = 0)
+    with another number of fields than the header, or the parser's complaint. Only called after a
+    read failed, so reading record by record here costs nothing on good files."""
+    header, _ = _read_header(Path(path), column_map.encoding)
+    sep = column_map.csv_separator or sniff_separator(header)
+    found: list[str] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            reader = _csv.reader(fh, delimiter=sep)
+            width = len(next(reader, []))
+            for number, record in enumerate(reader, start=1):
+                if record and len(record) != width:
+                    found.append(f"row {number}: {len(record)} fields")
+                    if len(found) >= limit:
+                        break
+    except _csv.Error as exc:
+        return f"the file cannot be split into fields near data row {reader.line_num - 1}: {exc}"
+    if not found:
+        return None
+    return f"rows with another number of fields than the header's {width} ({sep!r}-separated): " + "; ".join(found)
 
 
 def _read_header(path: Path, encoding: str) -> tuple[str, str | None]:
@@ -353,6 +391,7 @@ __all__ = [
     "FORMATS",
     "FORMAT_PREFERENCE",
     "RawInput",
+    "csv_record_problems",
     "discover",
     "open_frame",
     "open_input",

@@ -24,6 +24,7 @@ from pendling.errors import InputError
 from pendling.panel.buckets import BUCKET_ENUM, KEPT_BUCKETS, PANEL_FLAGS
 from pendling.panel.columns import CANONICAL_SCHEMA
 from pendling.panel.jobgroups import job_group_expr
+from pendling.panel.keys import KeyDictionary, key_text, show_key
 from pendling.panel.readers import RawInput
 
 OnDuplicate = Literal["error", "drop", "first"]
@@ -75,11 +76,12 @@ def _int_value(name: str, dtype: pl.DataType, raw: RawInput) -> tuple[pl.Expr, p
         return c.cast(pl.Int64, strict=False), c.is_not_null()  # UInt64 beyond Int64 → bad
     if dtype.is_float():
         ok = c.is_finite() & (c == c.floor()) & (c.abs() < _MAX_EXACT_FLOAT)
-        return pl.when(ok).then(c.cast(pl.Int64)), c.is_not_null() & ~c.is_nan()
+        # strict=False: then() is evaluated on every row, and 1e30 must not fail the whole cast
+        return pl.when(ok).then(c.cast(pl.Int64, strict=False)), c.is_not_null() & ~c.is_nan()
     if _is_text(dtype):
         as_float = c.cast(pl.Float64, strict=False)
         float_ok = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_EXACT_FLOAT)
-        value = pl.coalesce(c.cast(pl.Int64, strict=False), pl.when(float_ok).then(as_float.cast(pl.Int64)))
+        value = pl.coalesce(c.cast(pl.Int64, strict=False), pl.when(float_ok).then(as_float.cast(pl.Int64, strict=False)))
         return value, c.is_not_null()
     raise InputError(
         f"column has type {dtype}, but {name} must be a whole number",
@@ -87,6 +89,12 @@ def _int_value(name: str, dtype: pl.DataType, raw: RawInput) -> tuple[pl.Expr, p
         column=raw.columns[name],
         hint="check the column map: is this the right column? Dates and booleans cannot be codes",
     )
+
+
+def _is_key_text(name: str, dtype: pl.DataType) -> bool:
+    """Key columns read through the text rules of :mod:`pendling.panel.keys`: text, and numbers that
+    may not fit Int64 (UInt64 hashes, decimals) taken as their decimal digits."""
+    return name in _ID_FIELDS and (_is_text(dtype) or dtype == pl.UInt64 or isinstance(dtype, pl.Decimal))
 
 
 def _parse_disco(dtype: pl.DataType, raw: RawInput) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -101,8 +109,8 @@ def _parse_disco(dtype: pl.DataType, raw: RawInput) -> tuple[pl.Expr, pl.Expr, p
     if dtype.is_integer() or dtype.is_float():
         if dtype.is_float():
             v = pl.when(c.is_nan()).then(None).otherwise(c)
-            ok = v.is_finite() & (v == v.floor()) & (v >= 0)
-            digits = pl.when(ok).then(v.cast(pl.Int64)).cast(pl.String)
+            ok = v.is_finite() & (v == v.floor()) & (v >= 0) & (v < _MAX_EXACT_FLOAT)
+            digits = pl.when(ok).then(v.cast(pl.Int64, strict=False)).cast(pl.String)
             bad = v.is_not_null() & ~ok
         else:
             digits = c.cast(pl.String)
@@ -129,11 +137,18 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
     schema = raw.schema
     present_fields = [f for f in _INT_FIELDS if f in schema]
     stage1 = [
-        (_clean_text(pl.col(f)) if _is_text(schema[f]) else pl.col(f)).alias(_src(f)) for f in present_fields
+        (_clean_text(pl.col(f)) if _is_text(schema[f]) or _is_key_text(f, schema[f]) else pl.col(f)).alias(_src(f))
+        for f in present_fields
     ] + [pl.col("disco").alias(_src("disco"))]
     values: list[pl.Expr] = []
     present: dict[str, pl.Expr] = {}
     for name in _INT_FIELDS:
+        if name in schema and _is_key_text(name, schema[name]):
+            # text keys stay text here; load_panel turns them into codes (pendling.panel.keys)
+            key, _ = key_text(pl.col(_src(name)), name)
+            values.append(key.alias(name))
+            present[name] = pl.col(_src(name)).is_not_null()
+            continue
         if name in schema:
             value, present[name] = _int_value(name, schema[name], raw)
         elif name == "year":
@@ -187,7 +202,11 @@ def raise_bad_values(parsed: list[ParsedInput], frame: pl.DataFrame) -> None:
     what = (
         f"years between {YEAR_MIN} and {YEAR_MAX}"
         if name == "year"
-        else "whole numbers of at least 0" if name in _ID_FIELDS else "whole numbers"
+        else (
+            "whole numbers of at least 0 nor text ids (negative, fractional or non-finite numbers)"
+            if name in _ID_FIELDS
+            else "whole numbers"
+        )
     )
     raise InputError(
         f"{n:,} value(s) in column {source_col} are not {what}",
@@ -340,15 +359,18 @@ def sort_person_year(frame: pl.DataFrame) -> None:
         frame.replace_column(i, frame[name].gather(order))
 
 
-def duplicate_error(frame: pl.DataFrame, parsed: list[ParsedInput]) -> InputError | None:
-    """InputError naming the files, PNR column and duplicate (PNR, year) pairs, or None if none."""
+def duplicate_error(
+    frame: pl.DataFrame, parsed: list[ParsedInput], keys: dict[str, KeyDictionary] | None = None
+) -> InputError | None:
+    """InputError naming the files, PNR column and duplicate (PNR, year) pairs (PNR as written in the
+    file, ``keys`` decoding coded text keys), or None if none."""
     dup = frame.filter(pl.col("_duplicate"))
     if dup.height == 0:
         return None
     pairs = dup.select("pnr", "year").unique().sort("pnr", "year")
     files = sorted({parsed[i].raw.label for i in dup["_file"].unique().to_list()})
     pnr_cols = sorted({parsed[i].raw.columns["pnr"] for i in dup["_file"].unique().to_list()})
-    shown = [f"{p} ({y})" for p, y in pairs.head(10).iter_rows()]
+    shown = [f"{show_key(p, 'pnr', keys or {})} ({y})" for p, y in pairs.head(10).iter_rows()]
     return InputError(
         f"{pairs.height:,} person-years (PNR, year) occur more than once ({dup.height:,} rows)",
         file=", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else ""),
