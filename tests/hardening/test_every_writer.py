@@ -71,6 +71,12 @@ SITES: dict[tuple[str, str], str] = {
     ("pendling.statfiles", "pin_dta_timestamp"): "primitive (fixed timestamp of a .dta just written)",
     ("pendling.statfiles", "pin_xpt_timestamps"): "primitive (fixed timestamps of a .xpt just written)",
     ("pendling.wheelhouse", "_write_own_files"): "exempt: offline-install wheelhouse (packages, no data)",
+    ("pendling.cli.compute", "_write_beside"): EXERCISED + " (compute --contrast: contrasts beside the results)",
+    ("pendling.cli.sensitivity", "sensitivity"): EXERCISED,
+    ("pendling.cli.matrix", "pairs"): "exempt: travel times between zones (OpenStreetMap), no person counts",
+    ("pendling.routing.pairs", "route_node_pairs"): "exempt: cache of routed node pairs (travel times only)",
+    ("pendling.mobility.variants", "variant_matrix_path"): "exempt: cached variant travel-time matrix",
+    ("pendling.mobility.variants", "_network_diagonal"): "exempt: cached routed within-municipality times",
     ("pendling.cli._crash", "write_crash_log"): "exempt: crash log of a bug (command, versions, traceback; no tables)",
 }
 
@@ -114,13 +120,14 @@ def test_every_file_writer_is_known() -> None:
 
 EXERCISED_OPTIONS = {
     ("panel check", "--attrition-out"), ("panel export", "--out"), ("compute", "--out"), ("plot", "--out"),
-    ("plot", "--data-out"), ("map", "--out"), ("map", "--data-out"),
+    ("plot", "--data-out"), ("map", "--out"), ("map", "--data-out"), ("sensitivity", "--out"),
 }
 EXEMPT_OPTIONS = {
     ("synth", "--out"): "synthetic extract",
     ("geo build", "--out"): "municipality reference data",
     ("roads build", "--out"): "road graph",
     ("matrix build", "--out"): "travel-time matrix",
+    ("matrix pairs", "--out"): "travel times between zones",
 }
 
 
@@ -200,6 +207,11 @@ def written(tmp_path_factory) -> dict[str, Path]:
                 "--out", out / f"results.{suffix}")
         _invoke("compute", "--panel", extract, "--years", "2020-2021", "--by", "region", "--no-disclosure",
                 "--out", raw / f"results.{suffix}")
+    # contrasts beside the results, and the sensitivity table (the variants' cells and contrasts)
+    _invoke("compute", "--panel", extract, "--years", "2020-2021", "--contrast", "2020:2021",
+            "--out", out / "contrasted.csv", "--out", out / "contrasted.parquet")
+    _invoke("sensitivity", "--panel", extract, "--contrast", "2020:2021", "--internal", "area", "--internal", "zero",
+            "--out", out / "sensitivity")
     # the figure writers, each table format at least once
     for figure, region, suffix in (("movers", "all", "csv"), ("movers", "hovedstaden", "parquet"),
                                    ("job-changers", "rest", "xlsx"), ("movers", "rest", "dta"),

@@ -110,3 +110,22 @@ def test_default_scenario_digital_minus_physical_in_hovedstaden_is_clear():
     assert row["contrast"] > 0 and row["ci_low"] > 0, row
     jc = out.filter((pl.col("flow") == "job_changers") & (pl.col("region") == "all"))
     assert (jc["ci_low"] < 0.05).all()  # job-changers: nothing planted, no clear rise
+
+
+def test_a_contrast_touching_a_complementary_suppressed_cell_is_hidden():
+    # the four cells of (movers, hovedstaden, digital, 2019:2021): one of them (the reference's 2019 cell)
+    # is hidden in the results as a complementary cell although its n is large: the contrast would give
+    # its value away, so it is flagged; the contrast for 'rest' touches no hidden cell
+    from pendling.mobility.contrast import touches_suppressed
+
+    contrasts = pl.DataFrame({"flow": ["movers", "movers"], "region": ["hovedstaden", "rest"],
+                              "job_group": ["digital", "digital"], "reference": ["physical_social"] * 2,
+                              "first_year": [2019, 2019], "second_year": [2021, 2021]})
+    results = pl.DataFrame({
+        "flow": ["movers"] * 4, "region": ["hovedstaden", "hovedstaden", "rest", "rest"],
+        "job_group": ["physical_social", "digital", "physical_social", "digital"],
+        "year": pl.Series([2019, 2021, 2019, 2021], dtype=pl.Int16),
+        "suppression": ["complementary", None, None, None]})
+    assert touches_suppressed(contrasts, results).to_list() == [True, False]
+    assert touches_suppressed(contrasts, results.with_columns(pl.lit(None, dtype=pl.Utf8).alias("suppression"))
+                              ).to_list() == [False, False]

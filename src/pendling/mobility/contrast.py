@@ -183,8 +183,30 @@ def contrast(panel: Any, matrix: Any = None, years: str | Sequence[int] = "2019:
     if not disclosure:
         return out.with_columns(pl.lit(False).alias("suppressed"))
     min_n = check_min_n(min_n)
-    small = pl.col("n_min").is_null() | (pl.col("n_min") < min_n)
+    # the controlled results of the same cells: a contrast is a linear combination of four published
+    # cells, so one that touches a cell the results hide (primary or complementary) would give it away
+    results = api.run(panel, matrix, [first, second], by=by, mover_definition=mover_definition, min_n=min_n,
+                      municipalities=municipalities, job_group_mapping=job_group_mapping).results
+    out = out.with_columns(touches_suppressed(out, results).alias("_cell_hidden"))
+    small = pl.col("n_min").is_null() | (pl.col("n_min") < min_n) | pl.col("_cell_hidden")
     hide = ["rise", "rise_reference", "contrast", "se", "ci_low", "ci_high", "significant", "n_min", "persons"]
     return out.with_columns(small.alias("suppressed")).with_columns(
-        pl.when(~pl.col("suppressed")).then(pl.col(c)).alias(c) for c in hide)
+        pl.when(~pl.col("suppressed")).then(pl.col(c)).alias(c) for c in hide).drop("_cell_hidden")
+
+
+def touches_suppressed(contrasts: pl.DataFrame, results: pl.DataFrame) -> pl.Series:
+    """Per contrast row: does any of its four cells (group and reference, first and second year) carry a
+    suppression (primary or complementary) in the disclosure-controlled ``results``? Boolean Series."""
+    keys = ["flow", "region", "job_group", "year"]
+    hidden = results.filter(pl.col("suppression").is_not_null()).select(
+        pl.col("flow").cast(pl.Utf8), pl.col("region").cast(pl.Utf8), pl.col("job_group").cast(pl.Utf8),
+        pl.col("year").cast(pl.Int64)).unique().with_columns(pl.lit(True).alias("_hidden"))
+    cells = contrasts.with_row_index("_row").select(
+        "_row", pl.col("flow").cast(pl.Utf8), pl.col("region").cast(pl.Utf8),
+        pl.concat_list(pl.col("job_group").cast(pl.Utf8), pl.col("reference").cast(pl.Utf8)).alias("job_group"),
+        pl.concat_list(pl.col("first_year").cast(pl.Int64), pl.col("second_year").cast(pl.Int64)).alias("year"),
+    ).explode("job_group").explode("year")
+    hit = (cells.join(hidden, on=keys, how="left").group_by("_row")
+           .agg(pl.col("_hidden").fill_null(False).any()).sort("_row"))
+    return hit["_hidden"].alias("cell_suppressed")
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from pendling.mobility.contrast import ESTIMATORS, contrast_rows, parse_contrast, transition_rows
+from pendling.mobility.contrast import ESTIMATORS, contrast_rows, parse_contrast, touches_suppressed, transition_rows
 from pendling.mobility.variants import INTERNAL_CHOICES, variant_matrix
 
 MOVER_DEFINITIONS: tuple[str, ...] = ("address", "municipality")
@@ -79,7 +79,8 @@ def sensitivity(panel: Any, matrix: Any = None, contrast: str | Sequence[int] = 
             rows = rows.filter(pl.col("region").is_in(HEADLINE_REGIONS))
             for est in estimators:
                 c = contrast_rows(rows, first, second, estimator=est)
-                small = pl.col("n_min").is_null() | (pl.col("n_min") < min_n) if disclosure else pl.lit(False)
+                small = (pl.col("n_min").is_null() | (pl.col("n_min") < min_n) | touches_suppressed(c, res)
+                         if disclosure else pl.lit(False))
                 contrasts.append(c.with_columns(small.alias("_hide")).select(
                     pl.lit("contrast").alias("quantity"), pl.lit(inner).alias("internal"),
                     pl.lit(md).alias("mover_definition"), pl.lit(est).alias("estimator"), "flow", "job_group",
