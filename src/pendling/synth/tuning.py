@@ -34,9 +34,11 @@ from pendling.synth.scenario import Effect, Scenario, load_scenario
 # municipality with a 3-minute diagonal gives r ~ 10), so a sample mean falls below its expectation
 # more often than above. Digital 'rest' cannot go below about -0.045 (all movers' homes pulled into
 # the work municipality), so digital 'all' in 2019 ends near 0.07 and 2021 is set high in its band
-# to keep 'more than doubled' with room.
+# to keep 'more than doubled' with room. Digital Hovedstaden 2019 is the most skewed cell of all: at
+# 3 M persons its estimate spreads about ±0.02 between seeds (its band is [0.18, 0.22]), so its target sits
+# at 0.21 (benchmarks/results/report_bands.md).
 TARGETS: dict[tuple[str, str, int], float] = {
-    ("digital", "hovedstaden", 2019): 0.205, ("digital", "all", 2019): 0.065,
+    ("digital", "hovedstaden", 2019): 0.21, ("digital", "all", 2019): 0.065,
     ("digital", "hovedstaden", 2021): 0.38, ("digital", "all", 2021): 0.153,
     ("office", "hovedstaden", 2019): 0.175, ("office", "all", 2019): 0.06,
     ("office", "hovedstaden", 2021): 0.335, ("office", "all", 2021): 0.15,
