@@ -7,7 +7,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 
@@ -125,6 +124,8 @@ def compute(
     Writes the results plus the attrition (how every person-year was classified) and method notes:
     beside a .parquet/.csv as <stem>.attrition.<suffix> and <stem>.method.csv, inside an .xlsx as sheets.
     """
+    import polars as pl
+
     from pendling.io import table_suffix
     from pendling.mobility import export, parse_years, run, years_label
     from pendling.mobility.limits import Limits
