@@ -21,8 +21,9 @@ import pytest
 from pendling._extras import EXTRAS, PIP_NAMES, MissingExtraError, optional
 
 ROOT = Path(__file__).resolve().parents[2]
-# every package an extra provides, plus test-only ones: none may be needed by the core
-BLOCKED = sorted({m for mods in EXTRAS.values() for m in mods} | {"networkx", "pandana"})
+# every package an extra provides, plus test-only ones and pandas (geopandas brings it; pyreadstat
+# reads and writes Polars frames): none may be needed by the core
+BLOCKED = sorted({m for mods in EXTRAS.values() for m in mods} | {"networkx", "pandana", "pandas"})
 
 BLOCKER = textwrap.dedent(f"""
     import sys
@@ -75,7 +76,8 @@ def test_pyproject_extras_match_the_table_optional_uses() -> None:
         assert not core & {_pip_name(m) for m in modules}, f"{extra} packages are also in the core"
     every = {_pip_name(m) for mods in EXTRAS.values() for m in mods}
     assert _requirement_names(extras["all"]) == every
-    assert {"pyreadstat", "pandas", "scipy"} <= core  # SAS/Stata extracts and outputs; CIs, disclosure
+    assert {"pyreadstat", "scipy", "pyarrow"} <= core  # SAS/Stata files; CIs and disclosure; DuckDB ← Polars
+    assert "pandas" not in core
 
 
 def test_optional_names_the_extra_and_keeps_other_errors(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,7 +101,10 @@ def test_core_commands_run_without_any_extra(tmp_path: Path) -> None:
         codes = {}
         codes["synth"] = run("synth", "--persons", "1000", "--years", "2019-2021", "--out", "ext")
         codes["check"] = run("panel", "check", "ext")
-        codes["compute"] = run("compute", "--panel", "ext", "--year", "2021", "--out", "r.parquet", "--out", "r.dta")
+        codes["synth_xpt"] = run("synth", "--persons", "1000", "--years", "2020-2021", "--format", "xpt", "--out", "xpt")
+        codes["check_xpt"] = run("panel", "check", "xpt")
+        codes["compute"] = run("compute", "--panel", "ext", "--year", "2021", "--out", "r.parquet", "--out", "r.dta",
+                              "--out", "r.xpt", "--out", "r.xlsx")
         import pendling
         m = pendling.load_matrix()
         api = pendling.compute(pendling.load_panel("ext"), m, years=[2021])
@@ -110,10 +115,11 @@ def test_core_commands_run_without_any_extra(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
     res = json.loads(line.removeprefix("RESULT "))
-    assert res["codes"] == {"synth": 0, "check": 0, "compute": 0}, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert res["codes"] == {"synth": 0, "check": 0, "synth_xpt": 0, "check_xpt": 0, "compute": 0}, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert res["matrix_rows"] == 98 * 98 and res["api_rows"] > 0
     assert res["blocked_loaded"] == []
-    assert (tmp_path / "r.parquet").is_file() and (tmp_path / "r.dta").is_file()
+    for suffix in ("parquet", "dta", "xpt", "xlsx"):
+        assert (tmp_path / f"r.{suffix}").is_file()
 
 
 @pytest.mark.parametrize(("argv", "extra"), [
