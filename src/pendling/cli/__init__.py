@@ -20,7 +20,7 @@ from typer.core import TyperGroup  # noqa: E402
 
 # name: (module, attribute, one-line help shown by `pendling --help`). The attribute is a typer app
 # (a command group) or a command function. The help line is kept here so the listing needs no
-# import; tests/install/test_startup.py checks it equals the command's own.
+# import; tests/install/test_lean_core.py checks it equals the command's own.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "geo": ("pendling.cli.geo", "app", "The 98 municipalities: list and rebuild from DAGI/DST sources."),
     "roads": ("pendling.cli.roads", "app", "Road graph from OpenStreetMap / vector tiles."),
@@ -30,8 +30,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Mean relative change in commute time of movers and job-changers by job group × region."),
     "sensitivity": ("pendling.cli.sensitivity", "sensitivity",
                     "Run the headline cells and the 2019→2021 contrasts under every method choice."),
-    "plot": ("pendling.cli.plot", "plot", "Line figure: mean relative change in commute time per year by job group, or commuting distance."),
-    "map": ("pendling.cli.plot", "map_", "Map the travel-time matrix: a choropleth from one municipality (--from) or the heatmap (--matrix)."),
+    "plot": ("pendling.cli.plot", "plot",
+             "Line figure: mean relative change in commute time per year by job group, or commuting distance."),
+    "map": ("pendling.cli.plot", "map_",
+            "Map the travel-time matrix: a choropleth from one municipality (--from) or the heatmap (--matrix)."),
     "synth": ("pendling.cli.synth", "synth",
               "Write synthetic DST-style register extracts (one file per year) with planted, known effects."),
 }
