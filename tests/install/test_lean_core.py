@@ -105,7 +105,11 @@ def test_core_commands_run_without_any_extra(tmp_path: Path) -> None:
         codes["check_xpt"] = run("panel", "check", "xpt")
         codes["compute"] = run("compute", "--panel", "ext", "--year", "2021", "--out", "r.parquet", "--out", "r.dta",
                               "--out", "r.xpt", "--out", "r.xlsx")
+        codes["matrix_show"] = run("matrix", "show", "--from", "101", "--to", "751")
+        codes["matrix_check"] = run("matrix", "check")
+        codes["geo_list"] = run("geo", "list")
         import pendling
+        import pendling.routing  # importable without osmium/geopandas: they load where used
         m = pendling.load_matrix()
         api = pendling.compute(pendling.load_panel("ext"), m, years=[2021])
         print("RESULT", json.dumps({"codes": codes, "matrix_rows": m.height, "api_rows": api.height,
@@ -115,7 +119,8 @@ def test_core_commands_run_without_any_extra(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
     res = json.loads(line.removeprefix("RESULT "))
-    assert res["codes"] == {"synth": 0, "check": 0, "synth_xpt": 0, "check_xpt": 0, "compute": 0}, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert res["codes"] == {"synth": 0, "check": 0, "synth_xpt": 0, "check_xpt": 0, "compute": 0,
+                            "matrix_show": 0, "matrix_check": 0, "geo_list": 0}, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert res["matrix_rows"] == 98 * 98 and res["api_rows"] > 0
     assert res["blocked_loaded"] == []
     for suffix in ("parquet", "dta", "xpt", "xlsx"):
