@@ -53,6 +53,15 @@ def load_command(name: str) -> Any:
     return typer.main.get_command(wrapper).commands[name]  # type: ignore[attr-defined]
 
 
+def command_tree() -> Any:
+    """The whole click command tree with every command imported (for code that walks it: tests,
+    documentation); ``pendling`` itself never needs it."""
+    group = typer.main.get_command(app)
+    for name in COMMANDS:
+        group.add_command(load_command(name), name)  # type: ignore[attr-defined]
+    return group
+
+
 class _LazyGroup(TyperGroup):
     """A typer group whose sub-commands in :data:`COMMANDS` are imported when resolved, not listed."""
 
