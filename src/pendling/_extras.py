@@ -16,7 +16,7 @@ from pendling.errors import PendlingError
 EXTRAS: dict[str, tuple[str, ...]] = {
     "plot": ("matplotlib",),
     "maps": ("matplotlib", "geopandas", "shapely", "pyproj", "pyogrio"),
-    "routing": ("osmium", "mapbox_vector_tile", "geopandas", "shapely", "pyproj", "pyogrio"),
+    "routing": ("osmium", "mapbox_vector_tile", "geopandas", "shapely", "pyproj", "pyogrio", "pandana"),
 }
 EXTRAS["build"] = EXTRAS["routing"]
 

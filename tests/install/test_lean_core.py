@@ -105,6 +105,7 @@ def test_core_commands_run_without_any_extra(tmp_path: Path) -> None:
         codes["check_xpt"] = run("panel", "check", "xpt")
         codes["compute"] = run("compute", "--panel", "ext", "--year", "2021", "--out", "r.parquet", "--out", "r.dta",
                               "--out", "r.xpt", "--out", "r.xlsx")
+        codes["sensitivity"] = run("sensitivity", "--panel", "ext", "--contrast", "2020:2021", "--out", "sens")
         codes["matrix_show"] = run("matrix", "show", "--from", "101", "--to", "751")
         codes["matrix_check"] = run("matrix", "check")
         codes["geo_list"] = run("geo", "list")
@@ -120,11 +121,19 @@ def test_core_commands_run_without_any_extra(tmp_path: Path) -> None:
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
     res = json.loads(line.removeprefix("RESULT "))
     assert res["codes"] == {"synth": 0, "check": 0, "synth_xpt": 0, "check_xpt": 0, "compute": 0,
-                            "matrix_show": 0, "matrix_check": 0, "geo_list": 0}, proc.stdout[-3000:] + proc.stderr[-3000:]
+                            "sensitivity": 0, "matrix_show": 0, "matrix_check": 0, "geo_list": 0}, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert res["matrix_rows"] == 98 * 98 and res["api_rows"] > 0
     assert res["blocked_loaded"] == []
     for suffix in ("parquet", "dta", "xpt", "xlsx"):
         assert (tmp_path / f"r.{suffix}").is_file()
+    # sensitivity's table is core; its figure needs [plot] and the 'network' variant [routing]: both are
+    # left out, each with a note naming the extra
+    assert (tmp_path / "sens" / "sensitivity.csv").is_file() and not (tmp_path / "sens" / "sensitivity.png").exists()
+    assert 'pip install "pendling[plot]"' in proc.stderr and 'pip install "pendling[routing]"' in proc.stderr
+    import polars as pl
+
+    sens = pl.read_csv(tmp_path / "sens" / "sensitivity.csv")
+    assert set(sens["internal"].unique()) == {"area", "zero"}
 
 
 @pytest.mark.parametrize(("argv", "extra"), [
