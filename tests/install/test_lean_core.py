@@ -182,3 +182,21 @@ def test_listed_help_lines_are_the_commands_own() -> None:
         cmd = load_command(name)
         assert cmd.name == name
         assert (cmd.short_help or cmd.help or "").split("\n\n")[0] == short, name
+
+
+def test_cli_modules_without_top_level_polars_import_it_where_used() -> None:
+    """cli/_common.py and cli/compute.py import polars only for type checking (so `compute --help`
+    stays fast): every function there that uses ``pl`` at run time must import it itself. Static, so
+    a new helper added in a rebase fails here, not in a user's run."""
+    import ast
+
+    for name in ("_common.py", "compute.py"):
+        tree = ast.parse((ROOT / "src" / "pendling" / "cli" / name).read_text(encoding="utf-8"))
+        top = [n for n in tree.body if isinstance(n, ast.Import) and any(a.name == "polars" for a in n.names)]
+        assert not top, f"cli/{name} imports polars at module level"
+        for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            body = ast.Module(body=fn.body, type_ignores=[])  # the body only: annotations are strings
+            uses = any(isinstance(n, ast.Name) and n.id == "pl" for n in ast.walk(body))
+            imports = any(isinstance(n, ast.Import) and any(a.name == "polars" for a in n.names)
+                          for n in ast.walk(body))
+            assert imports or not uses, f"cli/{name}: {fn.name}() uses pl without importing polars"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,6 +13,9 @@ from rich.markup import escape
 from pendling.cli._common import console, err_console, friendly_errors, print_results, progress, show_path
 from pendling.cli._reading import ReadOptions, print_warnings, reading_options
 from pendling.errors import InputError
+
+if TYPE_CHECKING:  # polars is imported where used: `pendling compute --help` stays fast
+    import polars as pl
 
 
 class By(str, Enum):
@@ -220,6 +223,8 @@ def _write_beside(df: pl.DataFrame, target: Path, label: str) -> Path:
 
 
 def _display_contrasts(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
     pct = lambda c: pl.when(pl.col(c).is_null()).then(pl.lit("–")).otherwise(  # noqa: E731
         pl.format("{} pp", (pl.col(c) * 100).round(1)))
     return df.select(
