@@ -17,7 +17,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> installing pendling and its dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[all,test,docs]"
 
 if [ -f scripts/fetch_osrm.sh ]; then
   echo "==> OSRM binaries (for the OSRM backend and its tests)"

@@ -41,5 +41,10 @@ class InputError(PendlingError):
         super().__init__("\n  ".join(parts))
 
 
+class OutputError(InputError):
+    """An output cannot be written (e.g. another program holds the file open); names the file and
+    what to do. The earlier file at that path, if any, is left as it was."""
+
+
 class DataMissingError(PendlingError):
     """A shipped or derived data file is absent; says which command rebuilds it."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling import paths
 from pendling.errors import DataMissingError, InputError
 from pendling.io import write_csv, write_parquet, write_text
@@ -112,7 +113,7 @@ def municipalities() -> pl.DataFrame:
 
 def boundaries() -> gpd.GeoDataFrame:
     """One (multi)polygon per municipality, EPSG:4326, with ``code``, ``code4``, ``name``, ``region_code``."""
-    import geopandas as gpd
+    gpd = optional("geopandas", "maps", "municipality boundaries")
 
     path = _require(paths.municipalities_dir() / "boundaries.parquet")
     return gpd.read_parquet(path)
@@ -238,8 +239,8 @@ def build(raw_dir: str | Path | None = None, out_dir: str | Path | None = None) 
     to one multipolygon per municipality, unsimplified 1:500 000 geometry) and ``code_aliases.csv``.
     Deterministic: the same raw files give the same bytes.
     """
-    import geopandas as gpd
-    import shapely
+    gpd = optional("geopandas", "build", "pendling geo build")
+    shapely = optional("shapely", "build", "pendling geo build")
 
     out = Path(out_dir) if out_dir else paths.municipalities_dir()
     raw = Path(raw_dir) if raw_dir else out / "raw"

@@ -19,6 +19,7 @@ import os
 import re
 import socket
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(tmp_path, path)
+        replace(tmp_path, path)  # retries a briefly locked target; OutputError if it stays locked
     except Exception as exc:
         err = write_error(path, exc)
         if err is None:
@@ -102,6 +103,35 @@ def write_error(path: str | Path, exc: BaseException) -> InputError | None:
         file=path,
         hint=_WRITE_HINTS.get(code or 0, "check the output path, free space and permissions"),
     )
+
+
+# On Windows os.replace fails with PermissionError while another process has the target open (Excel
+# with the results workbook, Stata with the .dta, a virus scanner for a moment): a few short
+# retries ride out the scanner; a file held open by a program gets a clear error instead.
+REPLACE_RETRIES = 5
+REPLACE_WAIT_S = 0.2
+
+
+def replace(src: str | Path, dst: str | Path) -> None:
+    """``os.replace(src, dst)``; if ``dst`` stays locked (PermissionError after
+    :data:`REPLACE_RETRIES` tries), raise :class:`~pendling.errors.OutputError` naming ``dst``.
+    ``dst`` is then unchanged; the caller removes ``src``."""
+    for attempt in range(REPLACE_RETRIES):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as exc:
+            if attempt + 1 < REPLACE_RETRIES:
+                time.sleep(REPLACE_WAIT_S)
+                continue
+            from pendling.errors import OutputError
+
+            raise OutputError(
+                f"cannot replace the output file: it is in use or write-protected ({exc.strerror or exc})",
+                file=Path(dst),
+                hint="close the program that has it open (Excel, Stata, SAS, a file viewer) and run again, "
+                     "or write to another file name; the earlier file is unchanged",
+            ) from None
 
 
 _HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"

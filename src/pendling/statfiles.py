@@ -283,7 +283,7 @@ def write_dta(df: pl.DataFrame, path: str | Path, *, labels: Mapping[str, str] |
     _checked(df, path)
     flat, value_labels = _prepare(df, stata=True)
     names = stata_names(df.columns)
-    pdf = flat.rename(names).to_pandas()
+    pdf = flat.rename(names)  # pyreadstat ≥ 1.3 writes Polars frames (no pandas needed)
     with atomic_path(path, ".dta") as tmp:
         pyreadstat.write_dta(
             pdf, tmp, file_label=_cut(file_label or f"pendling {path.stem}", STATA_LABEL_MAX),
@@ -316,7 +316,7 @@ def write_xpt(df: pl.DataFrame, path: str | Path, *, labels: Mapping[str, str] |
     col_labels = _labels(df.columns, names, labels, XPT_LABEL_MAX[version], codes,
                          XPT5_NAMES if version == 5 else None)
     member = xpt_names([path.stem], version)[path.stem]
-    pdf = flat.rename(names).to_pandas()
+    pdf = flat.rename(names)  # pyreadstat ≥ 1.3 writes Polars frames (no pandas needed)
     with atomic_path(path, ".xpt") as tmp:
         pyreadstat.write_xport(
             pdf, tmp, table_name=member, file_format_version=version,

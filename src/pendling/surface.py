@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling.errors import InputError
 
 GRID_M = 1000
@@ -55,7 +56,7 @@ def cell_id(north_km: pl.Expr, east_km: pl.Expr) -> pl.Expr:
 
 
 def _to_utm(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer
+    Transformer = optional("pyproj", "routing", "the population surface").Transformer
 
     tr = Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)
     return tr.transform(lon, lat)
@@ -64,7 +65,7 @@ def _to_utm(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _municipality_of(lon: np.ndarray, lat: np.ndarray, nearest: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Municipality code (int16) of each WGS84 point by point in polygon on the shipped boundaries;
     points in no polygon get the nearest one (or -1 without ``nearest``). Returns (codes, outside)."""
-    import shapely
+    shapely = optional("shapely", "routing", "the population surface")
 
     from pendling import geo
 
@@ -171,7 +172,7 @@ RAW = ["res_m2", "com_m2", "ind_m2", "inst_m2", "bld_res_m2", "bld_other_m2", "l
 def _land_cells(bounds: tuple[float, float, float, float]) -> pl.DataFrame:
     """Every 1 km cell within ``bounds`` (EPSG:25832 metres: minx, miny, maxx, maxy) whose centre lies
     in a municipality: ``north_km``, ``east_km``, ``code``, ``land_km2`` = 1."""
-    from pyproj import Transformer
+    Transformer = optional("pyproj", "routing", "the population surface").Transformer
 
     minx, miny, maxx, maxy = bounds
     e = np.arange(int(minx // GRID_M), int(maxx // GRID_M) + 1)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling.errors import InputError
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def cell_ids(x: np.ndarray, y: np.ndarray, resolution_m: int = 1000) -> pl.Serie
 @lru_cache(maxsize=1)
 def _land() -> tuple[np.ndarray, np.ndarray, object]:
     """The shipped municipality polygons in EPSG:25832: (geometries, codes, STRtree)."""
-    import shapely
+    shapely = optional("shapely", "routing", "zones")
 
     from pendling import geo
 
@@ -140,7 +141,7 @@ def _land() -> tuple[np.ndarray, np.ndarray, object]:
 
 @lru_cache(maxsize=1)
 def _land_union():
-    import shapely
+    shapely = optional("shapely", "routing", "zones")
 
     geoms, _, _ = _land()
     u = shapely.buffer(shapely.union_all(geoms), LAND_TOLERANCE_M)
@@ -151,7 +152,7 @@ def _land_union():
 def municipality_at(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Municipality code (int16) of each point (EPSG:25832 m) by point in polygon on the shipped
     boundaries; -1 where the point is on no municipality (sea, abroad)."""
-    import shapely
+    shapely = optional("shapely", "routing", "zones")
 
     geoms, codes, tree = _land()
     pts = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
@@ -164,7 +165,7 @@ def municipality_at(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _to_land(x: np.ndarray, y: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For points off land: the nearest land point if it lies within ``half`` metres in x and y (inside
     the cell), with its municipality; else NaN and -1."""
-    import shapely
+    shapely = optional("shapely", "routing", "zones")
 
     geoms, codes, tree = _land()
     pts = shapely.points(x, y)
@@ -179,7 +180,7 @@ def _to_land(x: np.ndarray, y: np.ndarray, half: np.ndarray) -> tuple[np.ndarray
 
 
 def _lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer
+    Transformer = optional("pyproj", "routing", "zones").Transformer
 
     tr = Transformer.from_crs("EPSG:25832", "EPSG:4326", always_xy=True)
     return tr.transform(x, y)
@@ -343,7 +344,7 @@ def snap_zones(
     Municipality zones are snapped exactly as the shipped matrix (nearest node, no checks beyond
     ``max_snap_m``) so the 98×98 matrix is reproduced.
     """
-    import shapely
+    shapely = optional("shapely", "routing", "zones")
     from scipy.spatial import cKDTree
 
     from pendling.routing.profile import load_profile

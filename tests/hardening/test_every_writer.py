@@ -24,11 +24,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import typer.main
 from hardening_helpers import read_xlsx
 from typer.testing import CliRunner
 
-from pendling.cli import app
+from pendling.cli import app, command_tree
 from pendling.mobility.disclosure import NO_DISCLOSURE_NOTE
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "pendling"
@@ -144,7 +143,7 @@ def _output_options() -> set[tuple[str, str]]:
                 if param.param_type_name == "option" and re.fullmatch(r"--([\w-]+-)?out|-o", opt):
                     found.add((prefix, max(param.opts, key=len)))
 
-    walk(typer.main.get_command(app), "")
+    walk(command_tree(), "")  # every command imported (pendling.cli imports them lazily)
     return found
 
 

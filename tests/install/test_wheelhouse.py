@@ -105,3 +105,10 @@ def test_wheelhouse_installs_offline_and_computes(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (work / "pendling-results" / "results_2021.parquet").is_file()
     assert "2021" in proc.stdout and "movers" in proc.stdout
+    # the lean core: no figure or routing packages came along, and their commands say what to install
+    own = next(p for p in house.wheels if p.name.startswith("pendling-"))
+    assert {"plot", "maps", "routing", "build", "all"} <= set(wh.read_wheel(own).extras)
+    assert not {f.split("-")[0].lower() for f in files} & {"matplotlib", "geopandas", "osmium", "shapely"}
+    proc = subprocess.run([str(target / "bin" / "pendling"), "map", "--from", "101", "-o", "m.png"], cwd=work,
+                          capture_output=True, text=True, env=_clean_env())
+    assert proc.returncode == 2 and 'pip install "pendling[maps]"' in proc.stderr, proc.stderr[-2000:]

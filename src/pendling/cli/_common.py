@@ -7,9 +7,8 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -25,6 +24,9 @@ from rich import box
 from rich.table import Table
 
 from pendling.errors import PendlingError
+
+if TYPE_CHECKING:  # polars is imported where used: `pendling --help` stays fast
+    import polars as pl
 
 
 
@@ -125,16 +127,22 @@ REGION_GROUPS: dict[str, dict[str, str]] = {
 
 
 def _pct(col: str) -> pl.Expr:
+    import polars as pl
+
     # one decimal always, and no '-0.0%' for a change that rounds to zero
     v = _no_negative_zero((pl.col(col) * 100).round(1))
     return pl.when(v.is_null()).then(pl.lit("–")).otherwise(pl.format("{}%", v.cast(pl.String)))
 
 
 def _no_negative_zero(v: pl.Expr) -> pl.Expr:
+    import polars as pl
+
     return pl.when(v == 0).then(pl.lit(0.0)).otherwise(v)
 
 
 def _one_decimal(e: pl.Expr) -> pl.Expr:
+    import polars as pl
+
     v = _no_negative_zero(e.round(1))
     return pl.when(v.is_null()).then(pl.lit("–")).otherwise(v.cast(pl.String))
 
@@ -145,6 +153,8 @@ def results_display(results: pl.DataFrame) -> pl.DataFrame:
     The same numbers as the table (relative changes there are fractions: 0.811 = 81.1 %); min and
     max are never computed, so 'minutes' are always means. Suppressed cells read 'suppr.' under n.
     """
+    import polars as pl
+
     region_names = {k: v for names in REGION_GROUPS.values() for k, v in names.items()}
     return results.select(
         pl.col("year").cast(pl.String),
@@ -167,6 +177,8 @@ def print_results(results: pl.DataFrame, title: str, max_rows: int = 60) -> None
     kommunegrupper; at most ``max_rows`` rows each), so the groupings of ``--by`` are not mixed in
     one column; narrow enough for 100 columns. The results file holds every statistic (ratio of
     means, medians, shares, …)."""
+    import polars as pl
+
     for name, labels in REGION_GROUPS.items():
         part = results.filter(pl.col("region").is_in(list(labels)))
         if name == "five regions" and not part["region"].is_in(["nordjylland"]).any():

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 
 from pendling.cli._common import console, err_console, friendly_errors, print_results, progress, show_path
 from pendling.cli._reading import ReadOptions, print_warnings, reading_options
 from pendling.errors import InputError
+
+if TYPE_CHECKING:  # polars is imported where used: `pendling compute --help` stays fast
+    import polars as pl
 
 
 class By(str, Enum):
@@ -125,6 +127,8 @@ def compute(
     Writes the results plus the attrition (how every person-year was classified) and method notes:
     beside a .parquet/.csv as <stem>.attrition.<suffix> and <stem>.method.csv, inside an .xlsx as sheets.
     """
+    import polars as pl
+
     from pendling.io import table_suffix
     from pendling.mobility import export, parse_years, run, years_label
     from pendling.mobility.limits import Limits
@@ -219,6 +223,8 @@ def _write_beside(df: pl.DataFrame, target: Path, label: str) -> Path:
 
 
 def _display_contrasts(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
     pct = lambda c: pl.when(pl.col(c).is_null()).then(pl.lit("–")).otherwise(  # noqa: E731
         pl.format("{} pp", (pl.col(c) * 100).round(1)))
     return df.select(

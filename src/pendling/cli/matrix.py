@@ -8,6 +8,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from pendling._extras import optional
 from pendling import io, odmatrix, paths, routing
 from pendling.cli._common import console, friendly_errors, print_frame, progress
 from pendling.cli.roads import default_graph_dir
@@ -76,7 +77,7 @@ def build(
 
 def _read_areas(path: Path):
     """Polygons for --internal network from a GeoPackage/GeoJSON/Shapefile or GeoParquet file."""
-    import geopandas as gpd
+    gpd = optional("geopandas", "routing", "--areas")
 
     if not path.is_file():
         raise InputError("area polygon file not found", file=path, hint="give a GeoPackage/GeoJSON/GeoParquet with a code column")

@@ -6,16 +6,22 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import matplotlib
 import polars as pl
 import typer
 
 from pendling.cli._common import console, friendly_errors, print_frame, progress, show_path
 from pendling.cli._reading import ReadOptions, print_warnings, reading_options
+from pendling._extras import optional
 from pendling.errors import InputError
 
-# Headless research servers have no display; the library never touches pyplot, but be explicit.
-matplotlib.use("Agg")
+
+def _headless(extra: str, command: str) -> None:
+    """Check the extra's packages first (the install hint), then pick Agg: headless research servers
+    have no display; the library never touches pyplot, but be explicit. Imported here, not at the
+    top, so `pendling --help` and the other commands never load matplotlib."""
+    if extra == "maps":
+        optional("geopandas", extra, command)
+    optional("matplotlib", extra, command).use("Agg")
 
 
 class Figure(str, Enum):
@@ -128,6 +134,7 @@ def plot(
 
     Confidence bands are 95 %; suppressed cells (n < --min-n, or complementary) are gaps, never 0.
     """
+    _headless("plot", "pendling plot")
     from pendling.mobility.disclosure import check_min_n
     from pendling.report import figures
 
@@ -180,6 +187,7 @@ def map_(
         "--data-out", help="Also write the coloured values (.csv/.parquet/.xlsx).")] = None,
 ) -> None:
     """Map the travel-time matrix: a choropleth from one municipality (--from) or the heatmap (--matrix)."""
+    _headless("maps", "pendling map")
     from pendling.report import maps
 
     if (origin is None) == (not heatmap):

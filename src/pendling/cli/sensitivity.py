@@ -7,6 +7,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 
 from pendling.cli._common import err_console, friendly_errors, print_frame, progress, show_path
 from pendling.cli._reading import ReadOptions, print_warnings, reading_options
@@ -23,7 +24,8 @@ def sensitivity(
     contrast: Annotated[str, typer.Option("--contrast", help="The two flow years compared.")] = "2019:2021",
     internal: Annotated[list[str] | None, typer.Option(
         "--internal", help="Within-municipality times to try (repeatable): area, network, zero. Default: all "
-                           "three ('network' is routed once on the stored road graph, ~1 min, then cached).")] = None,
+                           "three ('network' is routed once on the stored road graph, ~1 min, then cached; it needs the "
+                           "[routing] extra and is left out, with a note, without it).")] = None,
     min_n: Annotated[int, typer.Option("--min-n", help="Minimum cell size (DST: at least 3).")] = 5,
     no_disclosure: Annotated[bool, typer.Option(
         "--no-disclosure", help="UNSUPPRESSED statistics (never export these from DST servers).")] = False,
@@ -40,20 +42,36 @@ def sensitivity(
     from pendling.io import write_csv
     from pendling.mobility.contrast import parse_contrast
     from pendling.mobility.sensitivity import plot_sensitivity, sensitivity as run, summary
+    from pendling._extras import MissingExtraError, optional
     from pendling.mobility.variants import INTERNAL_CHOICES
-    from pendling.report.style import save_figure
 
     years = parse_contrast(contrast)
+    choices = tuple(internal or INTERNAL_CHOICES)
+    no_network: MissingExtraError | None = None
+    if not internal:  # the default tries 'network' too, which routes on the road graph: an extra
+        try:
+            for module in ("pyproj", "shapely", "geopandas"):
+                optional(module, "routing", "the 'network' within-municipality time")
+        except MissingExtraError as exc:
+            choices, no_network = tuple(c for c in choices if c != "network"), exc
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
         loaded = _load_panel(panel, list(years), reading, lambda msg: bar.update(task, description=msg))
         bar.update(task, advance=1, description="running every variant")
-        table = run(loaded, matrix, years, internal=tuple(internal or INTERNAL_CHOICES), min_n=min_n,
+        table = run(loaded, matrix, years, internal=choices, min_n=min_n,
                     disclosure=not no_disclosure, job_group_mapping=reading.jobgroups)
         bar.update(task, advance=1, description="writing")
         out.mkdir(parents=True, exist_ok=True)
-        paths = [write_csv(table, out / "sensitivity.csv"),
-                 save_figure(plot_sensitivity(table).figure, out / "sensitivity.png")]
+        paths = [write_csv(table, out / "sensitivity.csv")]
+        try:  # the table is the result; the figure needs the [plot] extra (not in the lean core)
+            optional("matplotlib", "plot", "the figure sensitivity.png")
+        except MissingExtraError as exc:
+            no_figure: MissingExtraError | None = exc
+        else:
+            from pendling.report.style import save_figure
+
+            no_figure = None
+            paths.append(save_figure(plot_sensitivity(table).figure, out / "sensitivity.png"))
         bar.update(task, advance=1)
     pct = lambda c: pl.format("{} pp", (pl.col(c) * 100).round(1))  # noqa: E731
     s = summary(table).select(
@@ -66,4 +84,9 @@ def sensitivity(
     print_warnings(loaded, skip_unopened=True)
     if no_disclosure:
         err_console.print("[bold yellow]WARNING: --no-disclosure: NOT disclosure-controlled.[/]")
+    if no_network is not None:
+        err_console.print(f"[yellow]note:[/] without 'network': {escape(str(no_network))}", highlight=False,
+                          soft_wrap=True)
+    if no_figure is not None:
+        err_console.print(f"[yellow]note:[/] {escape(str(no_figure))}", highlight=False, soft_wrap=True)
     show_path("Wrote", paths)

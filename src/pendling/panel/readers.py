@@ -349,7 +349,7 @@ def _open_readstat(path: Path, fmt: str, column_map: ColumnMap) -> RawInput:
     }[fmt]
     kwargs = {"encoding": column_map.encoding} if column_map.encoding else {}
     try:
-        _, meta = reader(str(path), metadataonly=True, **kwargs)
+        _, meta = reader(str(path), metadataonly=True, output_format="polars", **kwargs)
         names = list(meta.column_names)
         found, _ = column_map.resolve(names, file=path)
         _require(found, names, column_map, str(path), year_from_name(path))  # before reading any data

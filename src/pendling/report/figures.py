@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+
+from pendling._extras import optional
+
+optional("matplotlib", "plot")  # first: a missing extra gets the install hint
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter

@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+
+from pendling._extras import optional
+
+optional("matplotlib", "maps")  # first: a missing extra gets the install hint
 from matplotlib.colors import BoundaryNorm, Colormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -46,7 +50,7 @@ def class_edges(top: float, bins: tuple[float, ...]) -> np.ndarray:
 
 def load_fixed_links(path: str | Path | None = None) -> gpd.GeoDataFrame:
     """Road bridges/tunnels across water (``kind``, ``length_m``), EPSG:4326; ``None`` → shipped file."""
-    import geopandas as gpd
+    gpd = optional("geopandas", "maps")
 
     p = Path(path) if path is not None else paths.reference_dir() / FIXED_LINKS_FILE
     if not p.is_file():
@@ -232,8 +236,8 @@ def ferry_lines(path: str | Path | None = None) -> gpd.GeoDataFrame:
     shipped ``data/reference/ferries.csv``); columns ``route`` and ``minutes`` (crossing + wait +
     extra, the edge time the router uses).
     """
-    import geopandas as gpd
-    from shapely import linestrings
+    gpd = optional("geopandas", "maps")
+    linestrings = optional("shapely", "maps").linestrings
 
     from pendling.routing.ferries import load_ferries
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from pendling._extras import optional
+
+optional("matplotlib", "plot")  # first: a missing extra gets the install hint
 import matplotlib
 import polars as pl
 from matplotlib.axes import Axes

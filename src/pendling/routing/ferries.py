@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling import paths
 from pendling.errors import InputError
 from pendling.io import sha256_file
@@ -115,7 +116,7 @@ def load_ferries(path: str | Path | None = None) -> pl.DataFrame:
 
 def _project(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """WGS84 → ETRS89 / UTM 32N (EPSG:25832) metres, for nearest-node searches."""
-    from pyproj import Transformer
+    Transformer = optional("pyproj", "routing").Transformer
 
     tr = Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)
     x, y = tr.transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))

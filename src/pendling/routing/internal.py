@@ -52,6 +52,7 @@ import numpy as np
 import polars as pl
 from scipy.sparse.csgraph import dijkstra
 
+from pendling._extras import optional
 from pendling.errors import InputError
 from pendling.routing.ferries import _project
 from pendling.routing.graph import Contracted, RoadGraph, min_parallel
@@ -132,7 +133,7 @@ def node_xy(graph: RoadGraph) -> np.ndarray:
 
 def node_areas(graph: RoadGraph, areas: gpd.GeoDataFrame, xy: np.ndarray | None = None) -> np.ndarray:
     """Code of the polygon containing each graph node (int64, -1 outside every polygon)."""
-    import shapely
+    shapely = optional("shapely", "routing")
 
     a = check_areas(areas)
     pts = shapely.points(node_xy(graph) if xy is None else xy)

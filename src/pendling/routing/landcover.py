@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling.routing.tiles import EXTENT, tile_files
 
 CELL_PX = 128  # global pixels per raster cell at zoom 13 (82–89 m in Denmark)
@@ -58,7 +59,7 @@ def metres_per_pixel(gy: np.ndarray | float, zoom: int = 13) -> np.ndarray:
 
 
 def _polygons(feat: dict):
-    import shapely
+    shapely = optional("shapely", "routing", "land cover from vector tiles")
 
     g = feat["geometry"]
     rings = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"] if g["type"] == "MultiPolygon" else []
@@ -71,8 +72,8 @@ def _polygons(feat: dict):
 
 def decode_landcover_tile(path: str) -> dict[str, np.ndarray]:
     """Landuse samples, building footprints and places of one tile (see the module docstring)."""
-    import mapbox_vector_tile
-    import shapely
+    mapbox_vector_tile = optional("mapbox_vector_tile", "routing", "land cover from vector tiles")
+    shapely = optional("shapely", "routing", "land cover from vector tiles")
 
     p = Path(path)
     tx, ty = int(p.parent.name), int(p.stem)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling.errors import InputError
 from pendling.routing.profile import DRIVABLE
 from pendling.routing.tiles import EXCLUDED_SERVICE
@@ -66,7 +67,7 @@ def read_osm(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
 
     Raises InputError when the file is missing, unreadable or holds no drivable road.
     """
-    import osmium
+    osmium = optional("osmium", "routing", "reading OpenStreetMap files")
 
     p = Path(path)
     if not p.is_file():

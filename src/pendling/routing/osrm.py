@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling import paths
 from pendling.errors import InputError, PendlingError
 
@@ -186,7 +187,7 @@ def osrm_table(
 
 def osm_to_pbf(src: str | Path, dst: str | Path) -> Path:
     """Convert an OSM file (e.g. an ``.osm`` XML fixture) to ``.osm.pbf`` with pyosmium."""
-    import osmium
+    osmium = optional("osmium", "routing", "writing OpenStreetMap files for OSRM")
 
     dst = Path(dst)
     if dst.exists():
@@ -205,7 +206,7 @@ def graph_to_pbf(graph, dst: str | Path) -> Path:
     one way per road edge (two-way when both directions exist, else ``oneway=yes``), ferries as
     ``route=ferry`` ways with a ``duration`` tag. Tile class 'minor' is written as 'unclassified'.
     """
-    import osmium
+    osmium = optional("osmium", "routing", "writing OpenStreetMap files for OSRM")
 
     dst = Path(dst)
     if dst.exists():

@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling import io, paths
 from pendling.errors import InputError
 from pendling.routing.graph import RoadGraph, min_parallel
@@ -82,8 +83,8 @@ class CHEngine:
     """pandana contraction hierarchies on a road graph, with path unpacking for km and ferry minutes."""
 
     def __init__(self, graph: RoadGraph):
-        import pandana
-        import pandas as pd
+        pandana = optional("pandana", "routing", "zone-pair routing (contraction hierarchies)")
+        import pandas as pd  # a dependency of pandana
 
         e = min_parallel(graph.edges).with_columns(
             pl.when(pl.col("ferry").is_not_null()).then(pl.col("minutes")).otherwise(0.0).alias("ferry_minutes")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pendling._extras import optional
 from pendling.errors import InputError
 
 EXTENT = 4096
@@ -58,7 +59,7 @@ def decode_tile(path: str, zoom_extent: int = EXTENT) -> dict[str, np.ndarray]:
     Returns arrays ``ax, ay, bx, by`` (int64 global pixels), ``cls`` (int8 index into CLASSES),
     ``oneway`` (int8) and ``clipped`` (bool: an end lies on the ±2-tile buffer edge).
     """
-    import mapbox_vector_tile
+    mapbox_vector_tile = optional("mapbox_vector_tile", "routing", "decoding vector tiles")
 
     p = Path(path)
     tx, ty = int(p.parent.name), int(p.stem)

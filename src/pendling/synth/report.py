@@ -63,7 +63,7 @@ def read_year(path: Path) -> pl.DataFrame:
         import pyreadstat
 
         reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_xport
-        df = pl.from_pandas(reader(str(path))[0])
+        df = reader(str(path), output_format="polars")[0]
     return df.select(
         pl.col("PNR").cast(pl.Int64),
         pl.col("KOM").cast(pl.Int16),

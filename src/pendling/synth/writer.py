@@ -54,7 +54,7 @@ def write_extract(frame: pl.DataFrame, directory: str | Path, year: int, fmt: st
     import pyreadstat
 
     # Stata and SAS store numbers as doubles; ids stay exact (< 2**53). Missing DISCO becomes ''.
-    pdf = frame.with_columns(pl.col(pl.String).fill_null("")).to_pandas()
+    pdf = frame.with_columns(pl.col(pl.String).fill_null(""))  # pyreadstat ≥ 1.3 writes Polars frames
     with atomic_path(path, f".{fmt}") as tmp:
         if fmt == "dta":
             pyreadstat.write_dta(pdf, tmp, file_label=f"pendling synthetic RAS extract {year}")
