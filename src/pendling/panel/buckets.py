@@ -65,7 +65,35 @@ PANEL_BUCKETS: dict[str, str] = {
     "kept": "kept, nothing to note",
 }
 KEPT_BUCKETS: tuple[str, ...] = tuple(b for b in PANEL_BUCKETS if b.startswith("kept"))
-BUCKET_ENUM = pl.Enum(list(PANEL_BUCKETS))
+
+# Only when the extract has home/workplace zone columns (``home_zone``, ``work_zone``): tested after
+# the municipality codes and before the kept notes (see :mod:`pendling.panel.zones`), and reported only
+# then, so municipality-level attrition tables stay exactly as they were.
+ZONE_BUCKETS: dict[str, str] = {
+    "excluded_zone_malformed": (
+        "home or workplace zone missing or not a DDKN cell id (e.g. 1km_6170_720), although the extract has zone columns"
+    ),
+    "excluded_zone_outside_denmark": "home or workplace cell id is well formed but lies outside Denmark",
+    "excluded_zone_outside_municipality": (
+        "home cell not in the home municipality (KOM), or workplace cell not in the workplace municipality "
+        "(ARBKOM): its centre is in another municipality and the cell is farther than the border tolerance "
+        "from the row's municipality"
+    ),
+}
+ZONES_AFTER = "excluded_work_invalid_code"  # zone buckets follow this one in the precedence order
+BUCKET_ENUM = pl.Enum([*PANEL_BUCKETS, *ZONE_BUCKETS])
+
+
+def bucket_order(zones: bool = False) -> dict[str, str]:
+    """Buckets in precedence order with descriptions; with ``zones`` the zone buckets are included."""
+    if not zones:
+        return dict(PANEL_BUCKETS)
+    out: dict[str, str] = {}
+    for b, d in PANEL_BUCKETS.items():
+        out[b] = d
+        if b == ZONES_AFTER:
+            out.update(ZONE_BUCKETS)
+    return out
 
 PANEL_FLAGS: dict[str, str] = {
     "home_alias": "kept rows whose home code was an alias (411 → 400)",
@@ -80,10 +108,22 @@ PANEL_FLAGS: dict[str, str] = {
         "or LBNR, read as missing (strict=False)"
     ),
 }
+ZONE_FLAGS: dict[str, str] = {
+    "home_zone_near_border": (
+        "kept rows whose home cell's centre is in a neighbouring municipality but the cell lies within the "
+        "border tolerance of the home municipality (KOM); kept with the cell as given"
+    ),
+    "work_zone_near_border": (
+        "kept rows whose workplace cell's centre is in a neighbouring municipality but the cell lies within "
+        "the border tolerance of the workplace municipality (ARBKOM); kept with the cell as given"
+    ),
+}
 
 
-def panel_attrition(buckets: pl.DataFrame) -> pl.DataFrame:
+def panel_attrition(buckets: pl.DataFrame, *, zones: bool = False) -> pl.DataFrame:
     """Attrition table from a frame with one row per input row and columns ``year``, ``bucket``.
+
+    ``zones``: the extract has zone columns, so the zone buckets are listed too (zeros included).
 
     Every bucket appears for every year (zeros included) so tables from different runs line up.
     Rows without a year (``excluded_year_missing``, or ``excluded_null_pnr`` when the PNR is missing
@@ -91,9 +131,8 @@ def panel_attrition(buckets: pl.DataFrame) -> pl.DataFrame:
     """
     counts = buckets.group_by("year", "bucket").agg(pl.len().cast(pl.Int64).alias("n"))
     years = counts.select(pl.col("year").cast(pl.Int16)).unique()
-    grid = years.join(
-        pl.DataFrame({"bucket": list(PANEL_BUCKETS)}, schema={"bucket": pl.String}), how="cross"
-    )
+    names = bucket_order(zones)
+    grid = years.join(pl.DataFrame({"bucket": list(names)}, schema={"bucket": pl.String}), how="cross")
     # Without a year a row is 'excluded_year_missing', or 'excluded_null_pnr' when the PNR is missing
     # too (that bucket comes first): keep the null year for the first always, for any other only if
     # it occurs, so no row is lost from the table.
@@ -103,7 +142,7 @@ def panel_attrition(buckets: pl.DataFrame) -> pl.DataFrame:
         | (pl.col("bucket") == "excluded_year_missing")
         | pl.col("bucket").is_in(occurring.implode())
     )
-    order = {b: i for i, b in enumerate(PANEL_BUCKETS)}
+    order = {b: i for i, b in enumerate(names)}
     return (
         grid.join(
             counts.with_columns(pl.col("year").cast(pl.Int16), pl.col("bucket").cast(pl.String)),
@@ -114,7 +153,7 @@ def panel_attrition(buckets: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             pl.lit("panel").alias("stage"),
             pl.col("n").fill_null(0),
-            pl.col("bucket").replace_strict(PANEL_BUCKETS, return_dtype=pl.String).alias("description"),
+            pl.col("bucket").replace_strict(names, return_dtype=pl.String).alias("description"),
             pl.col("bucket").replace_strict(order, return_dtype=pl.Int32).alias("_order"),
         )
         .sort("year", "_order", nulls_last=True)
@@ -174,18 +213,20 @@ def rows_per_year(attrition: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def flags_table(counts: pl.DataFrame, years: Iterable[int]) -> pl.DataFrame:
-    """Flags per year from long counts (``year``, ``flag``, ``n``); every flag × year, zeros included."""
+def flags_table(counts: pl.DataFrame, years: Iterable[int], *, zones: bool = False) -> pl.DataFrame:
+    """Flags per year from long counts (``year``, ``flag``, ``n``); every flag × year, zeros included
+    (with ``zones`` also the zone flags)."""
+    names = {**PANEL_FLAGS, **ZONE_FLAGS} if zones else PANEL_FLAGS
     grid = pl.DataFrame({"year": sorted(set(years))}, schema={"year": pl.Int16}).join(
-        pl.DataFrame({"flag": list(PANEL_FLAGS)}, schema={"flag": pl.String}), how="cross"
+        pl.DataFrame({"flag": list(names)}, schema={"flag": pl.String}), how="cross"
     )
-    order = {f: i for i, f in enumerate(PANEL_FLAGS)}
+    order = {f: i for i, f in enumerate(names)}
     data = counts.select(pl.col("year").cast(pl.Int16), pl.col("flag").cast(pl.String), pl.col("n").cast(pl.Int64))
     return (
         grid.join(data, on=["year", "flag"], how="left")
         .with_columns(
             pl.col("n").fill_null(0),
-            pl.col("flag").replace_strict(PANEL_FLAGS, return_dtype=pl.String).alias("description"),
+            pl.col("flag").replace_strict(names, return_dtype=pl.String).alias("description"),
         )
         .sort("year", pl.col("flag").replace_strict(order, return_dtype=pl.Int32))
         .select(list(FLAGS_SCHEMA))

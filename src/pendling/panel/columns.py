@@ -12,6 +12,14 @@ work_muni  Int16   3-digit workplace municipality (ARBKOM / KOMARB / ARB_BEL_KOM
 disco      Utf8    DISCO-08 occupation code as text, leading zeros kept ('0110', '251200')
 ========== ======= ===========================================================================
 
+Optional zone fields (present in the frame only when the extract has them; see
+:mod:`pendling.panel.zones` for their validation):
+
+========== ======= ===========================================================================
+home_zone  Utf8    DDKN grid cell of the home (``1km_6170_720``; 100m, 1km or 10km)
+work_zone  Utf8    DDKN grid cell of the workplace
+========== ======= ===========================================================================
+
 The column map (``data/reference/column_map_default.toml``) lists, per field, the source column names
 to try in order (case-insensitive). A user map overrides fields one by one.
 """
@@ -40,7 +48,10 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "disco": pl.String(),
 }
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_SCHEMA)
-OPTIONAL_FIELDS = frozenset({"home_addr", "year"})  # year may come from the file name instead
+ZONE_SCHEMA: dict[str, pl.DataType] = {"home_zone": pl.String(), "work_zone": pl.String()}
+ZONE_FIELDS: tuple[str, ...] = tuple(ZONE_SCHEMA)
+MAPPED_FIELDS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ZONE_FIELDS)
+OPTIONAL_FIELDS = frozenset({"home_addr", "year", *ZONE_FIELDS})  # year may come from the file name instead
 
 DEFAULT_COLUMN_MAP_FILE = "column_map_default.toml"
 _YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -67,6 +78,8 @@ class ColumnMap:
         names = self.candidates.get(field_name, ())
         if field_name in names or (field_name == "home_addr" and not names):
             return names  # an explicit empty home_addr list switches the field off
+        if field_name in ZONE_FIELDS and field_name in self.candidates and not names:
+            return names  # likewise an explicit empty zone list
         return (*names, field_name)
 
     def resolve(self, columns: Iterable[str], *, file: str | Path) -> tuple[dict[str, str], list[str]]:
@@ -80,7 +93,7 @@ class ColumnMap:
             by_upper.setdefault(name.strip().upper(), []).append(name)
         found: dict[str, str] = {}
         warnings: list[str] = []
-        for fld in CANONICAL_COLUMNS:
+        for fld in MAPPED_FIELDS:
             hits = []
             for cand in dict.fromkeys(c.upper() for c in self.names_for(fld)):
                 if cand in by_upper:
@@ -153,14 +166,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _from_toml_dict(doc: Mapping[str, Any], *, origin: str, partial: bool = False) -> ColumnMap:
     cols = doc.get("columns", {})
-    unknown = sorted(set(cols) - set(CANONICAL_COLUMNS))
+    unknown = sorted(set(cols) - set(MAPPED_FIELDS))
     if unknown:
         raise InputError(
             "column map names fields that pendling does not know",
             file=origin,
             column="[columns]",
             values=unknown,
-            hint=f"use the canonical field names: {', '.join(CANONICAL_COLUMNS)}",
+            hint=f"use the canonical field names: {', '.join(MAPPED_FIELDS)}",
         )
     candidates: dict[str, tuple[str, ...]] = {}
     for fld, names in cols.items():

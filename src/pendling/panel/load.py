@@ -21,15 +21,17 @@ from pendling.errors import InputError
 from pendling.io import write_csv, write_json, write_table
 from pendling.panel.buckets import (
     FLAGS_SCHEMA,
+    KEPT_BUCKETS,
     check_attrition,
     flags_table,
     panel_attrition,
     rows_per_year,
 )
-from pendling.panel.columns import ColumnMap, load_column_map, year_from_name
+from pendling.panel.columns import ZONE_FIELDS, ZONE_SCHEMA, ColumnMap, load_column_map, year_from_name
 from pendling.panel.jobgroups import assign_job_group, default_mapping_path, load_mapping
 from pendling.panel.keys import KEY_FIELDS, KeyDictionary, decode_keys, is_integer_text
 from pendling.panel.readers import RawInput, Source, csv_record_problems, discover, open_frame, open_input
+from pendling.panel.zonecheck import apply_zone_buckets, zone_flag_counts
 from pendling.panel.validate import (
     CodeRules,
     OnDuplicate,
@@ -197,7 +199,8 @@ def load_panel(
     for i, frame in enumerate(frames):
         if renumber:
             frames[i] = frame.with_columns(new.gather(frame[name]).alias(name) for name, new in renumber.items())
-    rows = pl.concat(frames, how="vertical")
+    # 'diagonal': a year without zone columns gets null cells (counted as malformed) when others have them
+    rows = pl.concat(frames, how="diagonal")
     del frames  # the concatenated frame shares their memory; drop the extra references early
     step("validating codes and duplicates")
     if strict:
@@ -210,11 +213,21 @@ def load_panel(
         if err is not None:
             raise err
 
-    attrition = panel_attrition(rows.select("year", "bucket"))
+    zone_fields = [f for f in ZONE_FIELDS if f in rows.columns]
+    if zone_fields:  # grid cells: their own buckets after the municipality checks (panel.zonecheck)
+        step("checking grid cells")
+        rows = apply_zone_buckets(rows, rules.alias)
+    attrition = panel_attrition(rows.select("year", "bucket"), zones=bool(zone_fields))
     check_attrition(attrition, rows.height)
-    flags = flags_table(flag_counts(rows), attrition["year"].drop_nulls().unique().to_list())
+    counts = flag_counts(rows)
+    if zone_fields:
+        counts = pl.concat([counts, zone_flag_counts(rows)])
+    flags = flags_table(counts, attrition["year"].drop_nulls().unique().to_list(), zones=bool(zone_fields))
     unreadable = {} if strict else bad_value_counts(rows)
     frame = canonical_rows(rows, rules)
+    if zone_fields:  # the cells of the kept rows, in the same order (filtering keeps it)
+        cells = rows.lazy().filter(pl.col("bucket").is_in(KEPT_BUCKETS)).select(zone_fields)
+        frame = frame.hstack(cells.cast({f: ZONE_SCHEMA[f] for f in zone_fields}).collect())
     n_rows = rows.height
     del rows  # national scale: free the working copy before building the summary
     if n_rows and frame.height == 0:

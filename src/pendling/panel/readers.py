@@ -22,7 +22,7 @@ import polars as pl
 
 from pendling.errors import InputError
 from pendling.panel.keys import KEY_FIELDS
-from pendling.panel.columns import CANONICAL_COLUMNS, ColumnMap, sniff_separator, year_from_name
+from pendling.panel.columns import CANONICAL_COLUMNS, ZONE_FIELDS, ColumnMap, sniff_separator, year_from_name
 
 FORMATS: dict[str, str] = {
     ".parquet": "parquet",
@@ -281,7 +281,7 @@ def _open_csv(path: Path, column_map: ColumnMap, *, as_text: bool = False) -> Ra
     if not as_text:
         # key columns (PNR, ADRESSE_ID, LBNR) stay text: '0123' must keep its zero (pendling.panel.keys)
         overrides = {
-            to_actual[src]: pl.Int64() for fld, src in found.items() if fld not in ("disco", *KEY_FIELDS)
+            to_actual[src]: pl.Int64() for fld, src in found.items() if fld not in ("disco", *KEY_FIELDS, *ZONE_FIELDS)
         }
     # infer_schema=False: everything else is read as text, so codes keep leading zeros
     lazy = pl.scan_csv(

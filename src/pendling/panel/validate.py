@@ -22,7 +22,7 @@ import polars as pl
 
 from pendling.errors import InputError
 from pendling.panel.buckets import BUCKET_ENUM, KEPT_BUCKETS, PANEL_FLAGS
-from pendling.panel.columns import CANONICAL_SCHEMA
+from pendling.panel.columns import CANONICAL_SCHEMA, ZONE_FIELDS
 from pendling.panel.jobgroups import job_group_expr
 from pendling.panel.keys import KeyDictionary, key_text, show_key
 from pendling.panel.readers import RawInput
@@ -161,6 +161,8 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
             value = pl.when(value >= 0).then(value)
         values.append(value.alias(name))
     disco, disco_bad, disco_numeric = _parse_disco(schema["disco"], raw)
+    zone_fields = [f for f in ZONE_FIELDS if f in schema]  # optional grid cells: trimmed text
+    values += [_clean_text(pl.col(f)).alias(f) for f in zone_fields]
     values += [
         disco.alias("disco"),
         disco_numeric.fill_null(False).alias("_disco_numeric"),
@@ -174,7 +176,7 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
         .with_columns(values)
         .with_columns(pl.sum_horizontal(bad_bits).cast(pl.UInt8).alias("_bad"), pl.lit(index, pl.UInt32).alias("_file"))
     )
-    lazy = staged.select(*_INT_FIELDS, "disco", "_file", "_bad", "_disco_numeric")
+    lazy = staged.select(*_INT_FIELDS, "disco", *zone_fields, "_file", "_bad", "_disco_numeric")
     return ParsedInput(raw, lazy, staged)
 
 

@@ -1,0 +1,121 @@
+"""Validation of the optional home/workplace grid cells (``home_zone``, ``work_zone``) of a panel.
+
+The rule, applied to each of the two cells of a row that passed the municipality checks (a row goes
+to the first bucket that applies, home before workplace within each test):
+
+1. ``excluded_zone_malformed``: the cell is missing, or is not a DDKN cell id
+   (``100m_NNNNN_EEEE``, ``1km_NNNN_EEE``, ``10km_NNN_EE``; see :func:`pendling.zones.parse_cells`).
+2. ``excluded_zone_outside_denmark``: well formed, but its corner lies outside Denmark's bounds.
+3. ``excluded_zone_outside_municipality``: the cell's centre lies in another municipality than the
+   row's (KOM for the home, ARBKOM for the workplace) *and* the cell square is farther than
+   :data:`BORDER_TOLERANCE_M` from that municipality's polygon.
+
+Kept, with a note (flags ``home_zone_near_border`` / ``work_zone_near_border``): the centre lies in
+another municipality but the square is within the tolerance of the row's municipality — the shipped
+boundaries are generalised (1:500 000), so a dwelling near the border can sit on the "wrong" side of
+the drawn line. A cell whose centre lies in the sea is judged by the distance of its square alone
+(coastal cells). Checks run once per distinct (cell, municipality) pair, vectorised with shapely.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from pendling.panel.buckets import BUCKET_ENUM, KEPT_BUCKETS
+
+BORDER_TOLERANCE_M = 500.0  # metres; about the generalisation of the 1:500 000 boundaries
+STATES = ("ok", "near_border", "malformed", "outside_denmark", "outside_municipality")
+
+
+def cell_states(zone: pl.Series, muni: pl.Series) -> pl.Series:
+    """State of each (cell id, municipality code) pair: one of :data:`STATES` (Utf8).
+
+    ``zone`` Utf8 cell ids (null = missing), ``muni`` Int16/Int64 municipality codes (after aliases).
+    """
+    import shapely
+
+    from pendling import zones as Z
+
+    pairs = pl.DataFrame({"zone": zone.cast(pl.Utf8), "muni": muni.cast(pl.Int64)})
+    u = pairs.unique().drop_nulls("zone")
+    cells = Z.parse_cells(u["zone"])
+    res = cells["resolution_m"].fill_null(0).to_numpy().astype(np.float64)
+    east = cells["east_m"].fill_null(0).to_numpy().astype(np.float64)
+    north = cells["north_m"].fill_null(0).to_numpy().astype(np.float64)
+    # object arrays: numpy string arrays would truncate a longer state to the first one's length
+    state = np.full(cells.height, "malformed", dtype=object)
+    state[(cells["error"] == "outside Denmark").fill_null(False).to_numpy()] = "outside_denmark"
+    state[cells["error"].is_null().to_numpy()] = "ok"
+    live = np.flatnonzero(state == "ok")
+    if len(live):
+        centre = Z.municipality_at(east[live] + res[live] / 2, north[live] + res[live] / 2)
+        want = u["muni"].to_numpy()[live]
+        other = np.flatnonzero(centre != want)
+        if len(other):
+            geoms, codes, _ = Z._land()
+            idx = live[other]
+            pos = np.full(2**15, -1, dtype=np.int64)
+            pos[codes.astype(np.int64)] = np.arange(len(codes))
+            j = pos[np.clip(want[other], 0, 2**15 - 1)]
+            have = j >= 0
+            target = geoms[np.where(have, j, 0)]
+            boxes = shapely.box(east[idx], north[idx], east[idx] + res[idx], north[idx] + res[idx])
+            dist = np.full(len(idx), np.inf)
+            if have.any():
+                dist[have] = shapely.distance(boxes[have], target[have])
+            near = dist <= BORDER_TOLERANCE_M
+            sea = centre[other] < 0
+            state[idx] = np.where(near, np.where(sea, "ok", "near_border"), "outside_municipality").astype(object)
+    lookup = u.select("zone", "muni", pl.Series("state", state.tolist(), dtype=pl.Utf8))
+    out = pairs.join(lookup, on=["zone", "muni"], how="left", nulls_equal=True, maintain_order="left")
+    return out["state"].fill_null("malformed")
+
+
+def apply_zone_buckets(rows: pl.DataFrame, alias: dict[int, int]) -> pl.DataFrame:
+    """Move kept rows whose cells fail the rule into the zone buckets; add ``_home_zone_note`` and
+    ``_work_zone_note`` (kept near the border). ``rows`` has ``bucket`` from
+    :func:`pendling.panel.validate.assign_buckets`; only the zone columns present are checked."""
+    kept = rows["bucket"].is_in(KEPT_BUCKETS)
+    states = {}
+    for side, code in (("home", "home_muni"), ("work", "work_muni")):
+        if f"{side}_zone" not in rows.columns:  # that side's column is absent: nothing to check
+            states[side] = pl.Series([None] * rows.height, dtype=pl.Utf8)
+            continue
+        z = rows[f"{side}_zone"]
+        m = rows[code].replace(alias) if alias else rows[code]
+        sub = cell_states(z.filter(kept), m.filter(kept))
+        full = pl.Series([None] * rows.height, dtype=pl.Utf8).scatter(np.flatnonzero(kept.to_numpy()), sub)
+        states[side] = full
+    h, w = states["home"], states["work"]
+
+    def either(name: str) -> pl.Series:
+        return ((h == name) | (w == name)).fill_null(False)
+
+    bucket = (
+        pl.when(either("malformed")).then(pl.lit("excluded_zone_malformed", dtype=BUCKET_ENUM))
+        .when(either("outside_denmark")).then(pl.lit("excluded_zone_outside_denmark", dtype=BUCKET_ENUM))
+        .when(either("outside_municipality")).then(pl.lit("excluded_zone_outside_municipality", dtype=BUCKET_ENUM))
+        .otherwise(pl.col("bucket"))
+    )  # fmt: skip
+    return rows.with_columns(
+        bucket.alias("bucket"),
+        (h == "near_border").fill_null(False).alias("_home_zone_note"),
+        (w == "near_border").fill_null(False).alias("_work_zone_note"),
+    )
+
+
+def zone_flag_counts(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per year, kept rows with a near-border cell: year, flag, n (long, like validate.flag_counts)."""
+    kept = pl.col("bucket").is_in(KEPT_BUCKETS)
+    wide = (
+        rows.lazy()
+        .filter(pl.col("year").is_not_null())
+        .group_by("year")
+        .agg(
+            (kept & pl.col("_home_zone_note")).sum().cast(pl.Int64).alias("home_zone_near_border"),
+            (kept & pl.col("_work_zone_note")).sum().cast(pl.Int64).alias("work_zone_near_border"),
+        )
+        .collect()
+    )
+    return wide.unpivot(index="year", variable_name="flag", value_name="n")
