@@ -129,6 +129,9 @@ def validate_frame(frame: pl.DataFrame) -> pl.DataFrame:
     casts = dict(_flows.PANEL_COLUMNS)
     if "job_group" in frame.columns:
         casts["job_group"] = pl.Utf8()
+    for col in ("home_zone", "work_zone"):  # optional grid cells (used by --zones grid*)
+        if col in frame.columns:
+            casts[col] = pl.Utf8()
     for col, dtype in casts.items():
         if frame.schema[col] != dtype:
             try:
@@ -311,6 +314,20 @@ def _check_definition(mover_definition: str) -> None:
                          hint="use 'address' (any address change; default) or 'municipality'")
 
 
+def _zone_times(frame: pl.DataFrame, zones: str, zone_times: pl.DataFrame | None, graph: Any
+                ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(frame with cells at the resolution of ``zones``, zone-pair minutes) or (frame, None) for municipalities."""
+    from pendling.mobility import zonetimes
+
+    zonetimes.check_zones(zones)
+    if zones == "municipality":
+        return frame, None
+    frame = zonetimes.at_resolution(frame, zones)
+    if zone_times is not None:
+        return frame, zonetimes.check_zone_times(zone_times)
+    return frame, zonetimes.route_pairs(frame, zones, graph=graph)
+
+
 def _prepare(panel: Any, matrix: Any, years: Any, municipalities: Any):
     requested = parse_years(years)
     (frame, panel_attrition, sources), provenance = _panel_source(panel, requested)
@@ -336,14 +353,16 @@ def _job_group_assigner(mapping: Any):
     return assign
 
 
-def flow_attrition(counts: pl.DataFrame, years: Sequence[int]) -> pl.DataFrame:
-    """Bucket counts → stage 'flows' attrition rows: every year × every bucket (zeros included)."""
+def flow_attrition(counts: pl.DataFrame, years: Sequence[int], zones: bool = False) -> pl.DataFrame:
+    """Bucket counts → stage 'flows' attrition rows: every year × every bucket (zeros included;
+    with ``zones`` also the grid buckets)."""
+    buckets = {**_flows.BUCKETS, **_flows.ZONE_BUCKETS} if zones else _flows.BUCKETS
     grid = pl.DataFrame({"year": sorted(years)}, schema={"year": pl.Int16}).join(
-        pl.DataFrame({"bucket": list(_flows.BUCKETS), "description": list(_flows.BUCKETS.values()),
-                      "_order": range(len(_flows.BUCKETS))}),
+        pl.DataFrame({"bucket": list(buckets), "description": list(buckets.values()),
+                      "_order": range(len(buckets))}),
         how="cross",
     )
-    unknown = set(counts["bucket"].to_list()) - set(_flows.BUCKETS)
+    unknown = set(counts["bucket"].to_list()) - set(buckets)
     if unknown:  # a bucket the SQL can emit must be described; fail loudly rather than drop rows
         raise RuntimeError(f"unlisted transition buckets: {sorted(unknown)}")
     return (
@@ -387,6 +406,9 @@ def run(
     threads: int | None = None,
     temp_directory: str | Path | None = None,
     method: str = "default",
+    zones: str = "municipality",
+    zone_times: pl.DataFrame | None = None,
+    graph: Any = None,
 ) -> MobilityResult:
     """Results, attrition and method notes; see :func:`compute` for the parameters."""
     _check_definition(mover_definition)
@@ -396,13 +418,15 @@ def run(
     limits = Limits.checked(memory_limit, threads, temp_directory)
     frame, panel_attrition, sources, yrs, mat, munis, rows_per_year, provenance = _prepare(
         panel, matrix, years, municipalities)
+    frame, zt = _zone_times(frame, zones, zone_times, graph)
     fallback = mover_fallback(frame, provenance, mover_definition)
     sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
-                                              _job_group_assigner(job_group_mapping), limits=limits)
+                                              _job_group_assigner(job_group_mapping), limits=limits,
+                                              zone_times=zt)
     _check_flow_totals(rows_per_year, counts)
     cells = _stats.cells_from_sums(sums, _flows.R_SCALE, _flows.M_SCALE)
     results = _stats.full_grid(cells, yrs, by_t)
-    attrition = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
+    attrition = _combine_attrition(panel_attrition, flow_attrition(counts, yrs, zones=zt is not None))
     if disclosure:
         results = _disc.apply_disclosure(results, min_n, median_min_n=median_min_n)
         # A flow's bucket count is the sum of its national cells: job group 'all' plus the nuisance
@@ -429,7 +453,7 @@ def run(
                                            pl.lit(None, dtype=pl.Utf8).alias("suppression"))
     notes = method_notes(yrs, by_t, min_n if disclosure else None, mover_definition, median_min_n,
                          matrix_label, sources, fallback=fallback_note(fallback, min_n if disclosure else None),
-                         method=method)
+                         method=method, zones=zones)
     return MobilityResult(results, attrition, notes, min_n if disclosure else None)
 
 
@@ -464,6 +488,9 @@ def compute(
     threads: int | None = None,
     temp_directory: str | Path | None = None,
     method: str = "default",
+    zones: str = "municipality",
+    zone_times: pl.DataFrame | None = None,
+    graph: Any = None,
 ) -> pl.DataFrame:
     """Relative change in commute time of movers and job-changers, per year × flow × job group × region.
 
@@ -493,6 +520,15 @@ def compute(
         Faktaboks 3.1: ``matrix`` (None = shipped) with a zero diagonal, cached in the user cache
         (persons with an earlier time of 0 go to the attrition bucket ``<flow>_zero_time_before``),
         address movers; its headline estimator is ``mean_rel_change``. See docs/method_report.md.
+    zones : 'municipality' (default: T from ``matrix``) or 'grid100m' / 'grid1km' / 'grid10km': T
+        between the panel's ``home_zone`` and ``work_zone`` DDKN cells (finer cells are coarsened to the
+        resolution asked for), the distinct pairs routed once with :func:`pendling.routing.pair_times`
+        (cached). A change of home cell is a move; see :mod:`pendling.mobility.flows` for the grid rules
+        and :mod:`pendling.mobility.zonetimes`. Unroutable cell pairs are counted
+        (``<flow>_unroutable_zone``). Grid r has heavier tails when the earlier commute is short: read the
+        mean beside ``ratio_of_means``, the median and ``geo_mean_rel_change``.
+    zone_times : a zone-pair table (origin, destination, minutes) to use instead of routing.
+    graph : the road graph for routing grid pairs (None = the stored graph).
 
     Returns
     -------
@@ -506,7 +542,8 @@ def compute(
     return run(panel, matrix, years, by, min_n, disclosure, mover_definition=mover_definition,
                municipalities=municipalities, job_group_mapping=job_group_mapping,
                median_min_n=median_min_n, memory_limit=memory_limit, threads=threads,
-               temp_directory=temp_directory, method=method).results
+               temp_directory=temp_directory, method=method, zones=zones, zone_times=zone_times,
+               graph=graph).results
 
 
 def transitions(
@@ -517,6 +554,9 @@ def transitions(
     mover_definition: _flows.MoverDefinition = "address",
     municipalities: pl.DataFrame | None = None,
     job_group_mapping: Any = None,
+    zones: str = "municipality",
+    zone_times: pl.DataFrame | None = None,
+    graph: Any = None,
 ) -> pl.DataFrame:
     """Every person-year t of ``years`` with its bucket, t-1 and t values and commute minutes.
 
@@ -529,7 +569,8 @@ def transitions(
     """
     _check_definition(mover_definition)
     frame, _, _, yrs, mat, munis, _, _ = _prepare(panel, matrix, years, municipalities)
-    out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition)
+    frame, zt = _zone_times(frame, zones, zone_times, graph)
+    out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition, zone_times=zt)
     if "job_group" in frame.columns:
         return out
     from pendling.panel.jobgroups import assign_job_group
@@ -548,6 +589,9 @@ def attrition(
     municipalities: pl.DataFrame | None = None,
     min_n: int = _disc.DEFAULT_MIN_N,
     disclosure: bool = True,
+    zones: str = "municipality",
+    zone_times: pl.DataFrame | None = None,
+    graph: Any = None,
 ) -> pl.DataFrame:
     """Attrition of stages 'panel' (from the Panel, if given) and 'flows' (every person-year of ``years``).
 
@@ -556,9 +600,10 @@ def attrition(
     """
     _check_definition(mover_definition)
     frame, panel_attrition, _, yrs, mat, munis, rows_per_year, _ = _prepare(panel, matrix, years, municipalities)
-    _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, cells=False)
+    frame, zt = _zone_times(frame, zones, zone_times, graph)
+    _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, cells=False, zone_times=zt)
     _check_flow_totals(rows_per_year, counts)
-    out = _combine_attrition(panel_attrition, flow_attrition(counts, yrs))
+    out = _combine_attrition(panel_attrition, flow_attrition(counts, yrs, zones=zt is not None))
     if disclosure:
         return _disc.protect_attrition(out, min_n)
     return out.with_columns(pl.lit(False).alias("suppressed"), pl.lit(None, dtype=pl.Utf8).alias("suppression"))
@@ -599,7 +644,7 @@ def fallback_note(fallback: dict[str, int], min_n: int | None) -> str | None:
 
 def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mover_definition: str,
                  median_min_n: int, matrix: Any, sources: Sequence[str], *,
-                 fallback: str | None = None, method: str = "default") -> pl.DataFrame:
+                 fallback: str | None = None, method: str = "default", zones: str = "municipality") -> pl.DataFrame:
     """Key/value notes describing a run (written beside the results; no timestamps, so reruns match).
 
     ``fallback``: the :func:`fallback_note` text, recorded as 'mover_definition_fallback' (a
@@ -645,7 +690,14 @@ def method_notes(years: Sequence[int], by: Sequence[str], min_n: int | None, mov
         ("geo_mean_rel_change", "exp(mean of ln(T_t / T_(t-1))) - 1; mean_log_ratio is the mean log itself"),
         ("share_longer/share_shorter", "share of the cell with r > 0 / r < 0"),
         ("disclosure", _disc.disclosure_note(min_n, median_min_n)),
-        ("matrix", matrix_text),
+        ("matrix", matrix_text if zones == "municipality" else
+         f"{matrix_text}: used only to check the municipality codes (times come from the {zones} cells)"),
+        *([] if zones == "municipality" else [("zones",
+         f"{zones}: T = car minutes between the DDKN cells of home and workplace (pendling.pair_times on the "
+         "stored road graph; access legs at both ends; the within-cell time for the same cell). A change of home "
+         "cell is a move; the same LBNR in another cell is workplace_relocated. Grid r has heavier tails than "
+         "municipality r when the earlier commute is short (a few minutes inside a town): compare the mean with "
+         "ratio_of_means, the median and geo_mean_rel_change")]),
         ("panel_sources", "; ".join(map(str, sources)) if sources else "frame passed in by the caller"),
     ]
     return pl.DataFrame(notes, schema={"key": pl.Utf8, "value": pl.Utf8}, orient="row")

@@ -49,6 +49,13 @@ Residence change ("moved"):
 
 Commute time T is ``matrix[home_muni, work_muni]`` in minutes (diagonal = within-municipality time);
 job group and region are taken at t-1 (DISCO and home municipality of the earlier year).
+
+Grid zones (``zone_times`` given, ``pendling compute --zones grid1km``): T is the zone-pair time of
+(``home_zone``, ``work_zone``) instead, and the cells sharpen three rules — a change of home cell is a
+change of address (a move, also without ADRESSE_ID), the same LBNR in another workplace cell is
+``workplace_relocated``, and the same ADRESSE_ID in another home cell is ``address_conflict``. A mover
+or job-changer whose cell pair has no time (a cell not on land, far from any road) is counted as
+``<flow>_unroutable_zone``; these buckets are listed only for grid runs.
 """
 
 from __future__ import annotations
@@ -112,13 +119,20 @@ BUCKETS: dict[str, str] = {
 }
 """Every ``stage='flows'`` attrition bucket, in reporting order, with its description."""
 
+ZONE_BUCKETS: dict[str, str] = {
+    "mover_unroutable_zone": "mover whose home/workplace cell pair has no travel time (cell not on land or far "
+                             "from a road, see pendling.zones); excluded",
+    "job_changer_unroutable_zone": "job-changer whose home/workplace cell pair has no travel time; excluded",
+}
+"""Extra flow buckets of grid-zone runs (after :data:`BUCKETS`)."""
+
 PANEL_COLUMNS = CANONICAL_SCHEMA  # the canonical person-year columns, defined once in pendling.panel
 
 _TRANSITION = pl.Enum(list(TRANSITIONS))
 _FLOW_TRANSITIONS = ("mover", "job_changer")
 
 
-def transition_expr(mover_definition: MoverDefinition = "address") -> pl.Expr:
+def transition_expr(mover_definition: MoverDefinition = "address", zones: bool = False) -> pl.Expr:
     """The transition t-1 → t of every row of a frame sorted by (pnr, year), as a Polars expression.
 
     The row above is the same person's t-1 row when it has the same pnr and the year before; the
@@ -136,13 +150,20 @@ def transition_expr(mover_definition: MoverDefinition = "address") -> pl.Expr:
     # an unknown address in either year says nothing about a move: the municipality decides
     moved_address = (pl.col("home_addr") != before("home_addr")).fill_null(False)
     same_address = (pl.col("home_addr") == before("home_addr")).fill_null(False)
+    moved_place = moved_municipality  # a place the address cannot share: another municipality (or cell)
+    work_moved = pl.col("work_muni") != before("work_muni")
+    if zones:  # a change of cell is a change of address; the same LBNR in another cell was relocated
+        moved_cell = (pl.col("home_zone") != before("home_zone")).fill_null(False)
+        moved_address = moved_address | moved_cell
+        moved_place = moved_municipality | moved_cell
+        work_moved = work_moved | (pl.col("work_zone") != before("work_zone")).fill_null(False)
     moved = moved_municipality | moved_address if mover_definition == "address" else moved_municipality
     changed_workplace = pl.col("work_id") != before("work_id")
     return (
         pl.when(~has_previous).then(is_("no_previous_year"))
         .when((pl.col("work_id") == 0) | (before("work_id") == 0)).then(is_("fictive_workplace"))
-        .when(~changed_workplace & (pl.col("work_muni") != before("work_muni"))).then(is_("workplace_relocated"))
-        .when(same_address & moved_municipality).then(is_("address_conflict"))
+        .when(~changed_workplace & work_moved).then(is_("workplace_relocated"))
+        .when(same_address & moved_place).then(is_("address_conflict"))
         .when(moved & ~changed_workplace).then(is_("mover"))
         .when(moved).then(is_("both_changed"))
         .when(changed_workplace).then(is_("job_changer"))
@@ -152,7 +173,7 @@ def transition_expr(mover_definition: MoverDefinition = "address") -> pl.Expr:
 
 
 def classified(frame: pl.DataFrame, years: Sequence[int], mover_definition: MoverDefinition = "address",
-               before: Sequence[str] = ()) -> pl.LazyFrame:
+               before: Sequence[str] = (), zones: bool = False) -> pl.LazyFrame:
     """Person-years t of ``years`` with their ``transition`` and, for each column in ``before``, its
     t-1 value as ``<column>_before`` (null when there is no t-1 row).
 
@@ -164,7 +185,7 @@ def classified(frame: pl.DataFrame, years: Sequence[int], mover_definition: Move
     return (
         frame.lazy()
         .with_columns(
-            transition_expr(mover_definition).alias("transition"),
+            transition_expr(mover_definition, zones).alias("transition"),
             *(pl.when(has_previous).then(pl.col(c).shift(1)).alias(f"{c}_before") for c in before),
         )
         .filter(pl.col("year").is_in(sorted(set(years))))
@@ -318,7 +339,7 @@ TRANSITION_COLUMNS = (
 """Columns of :func:`transitions_frame`, in order."""
 
 _RENAMES = {"home_muni": "home", "home_addr": "addr", "work_id": "work_id", "work_muni": "work",
-            "disco": "disco", "job_group": "job_group"}
+            "disco": "disco", "job_group": "job_group", "home_zone": "hzone", "work_zone": "wzone"}
 
 
 def _pairs(rows: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
@@ -329,7 +350,8 @@ def _pairs(rows: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
     )
 
 
-def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame) -> pl.LazyFrame:
+def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame,
+          zone_times: pl.DataFrame | None = None) -> pl.LazyFrame:
     """Add ``minutes_before``/``minutes_after`` (car minutes home → workplace at t-1 and t),
     ``region_code`` and ``kommunegruppe_code`` of the home at t-1, and ``exclusion``: why the time
     cannot be used ('unknown_municipality', 'zero_time_before', 'invalid_travel_time'), null when it can.
@@ -337,6 +359,10 @@ def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame
     ``rows`` has ``home_before``, ``work_before``, ``home_after``, ``work_after`` (municipality codes).
     The matrix becomes a dense array over the codes it and ``municipalities`` use, so the lookup is a
     gather, not a join: a pair missing from the matrix, or a code outside it, gives a null slot.
+
+    ``zone_times`` (grid runs: ``origin``, ``destination`` Utf8 cell ids, ``minutes``, one row per
+    pair): minutes come from it by joining ``hzone_<when>``, ``wzone_<when>``; a pair without minutes
+    gives exclusion 'unroutable_zone' (the municipalities are still checked first, for the region).
     """
     codes = pl.concat([matrix["origin"], matrix["destination"], municipalities["code"]]).unique().sort()
     k = len(codes)
@@ -364,13 +390,38 @@ def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame
     )
     # T_{t-1} = 0 (a zero diagonal) leaves r undefined: its own bucket; T_t = 0 gives r = -1, usable
     zero_before = finite & (pl.col("minutes_before") == 0)
-    return rows.with_columns(
-        pl.lit(minutes).gather(pair_of("before")).alias("minutes_before"),
-        pl.lit(minutes).gather(pair_of("after")).alias("minutes_after"),
+    regions = (
         pl.lit(munis["region_code"]).gather(at("home_before")).alias("region_code"),
         pl.lit(munis["kommunegruppe_code"]).gather(at("home_before")).alias("kommunegruppe_code"),
-    ).with_columns(
-        pl.when(~known).then(pl.lit("unknown_municipality"))
+    )
+    if zone_times is None:
+        return rows.with_columns(
+            pl.lit(minutes).gather(pair_of("before")).alias("minutes_before"),
+            pl.lit(minutes).gather(pair_of("after")).alias("minutes_after"),
+            *regions,
+        ).with_columns(
+            pl.when(~known).then(pl.lit("unknown_municipality"))
+            .when(zero_before).then(pl.lit("zero_time_before"))
+            .when(~finite).then(pl.lit("invalid_travel_time"))
+            .alias("exclusion")
+        )
+    zt = zone_times.lazy().select(pl.col("origin").cast(pl.Utf8), pl.col("destination").cast(pl.Utf8),
+                                  pl.col("minutes").cast(pl.Float64))
+    for when in ("before", "after"):
+        rows = rows.join(zt.rename({"origin": f"hzone_{when}", "destination": f"wzone_{when}",
+                                    "minutes": f"minutes_{when}"}),
+                         on=[f"hzone_{when}", f"wzone_{when}"], how="left")
+    known_muni = (
+        pl.lit(slot).gather(pl.col("home_before").cast(pl.Int64) + offset).is_not_null()
+        & pl.lit(slot).gather(pl.col("work_before").cast(pl.Int64) + offset).is_not_null()
+        & pl.lit(slot).gather(pl.col("home_after").cast(pl.Int64) + offset).is_not_null()
+        & pl.lit(slot).gather(pl.col("work_after").cast(pl.Int64) + offset).is_not_null()
+        & pl.col("region_code").is_not_null()
+    ).fill_null(False)
+    routed = pl.col("minutes_before").is_not_null() & pl.col("minutes_after").is_not_null()
+    return rows.with_columns(*regions).with_columns(
+        pl.when(~known_muni).then(pl.lit("unknown_municipality"))
+        .when(~routed).then(pl.lit("unroutable_zone"))
         .when(zero_before).then(pl.lit("zero_time_before"))
         .when(~finite).then(pl.lit("invalid_travel_time"))
         .alias("exclusion")
@@ -378,7 +429,8 @@ def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame
 
 
 def transitions_frame(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame,
-                      years: Sequence[int], mover_definition: MoverDefinition = "address") -> pl.DataFrame:
+                      years: Sequence[int], mover_definition: MoverDefinition = "address",
+                      zone_times: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every person-year of ``years`` with its bucket, both years' values and commute minutes.
 
     Inputs are already validated canonical frames, ``frame`` sorted by (pnr, year) (see
@@ -389,7 +441,11 @@ def transitions_frame(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities:
     columns = ["home_muni", "home_addr", "work_id", "work_muni", "disco"]
     if "job_group" in frame.columns:
         columns.append("job_group")
-    rows = timed(_pairs(classified(frame, years, mover_definition, before=columns), columns), matrix, municipalities)
+    zones = zone_times is not None
+    if zones:
+        columns += ["home_zone", "work_zone"]
+    rows = timed(_pairs(classified(frame, years, mover_definition, before=columns, zones=zones), columns),
+                 matrix, municipalities, zone_times)
     in_flow = pl.col("transition").is_in(_FLOW_TRANSITIONS)
     usable = in_flow & pl.col("exclusion").is_null()
     flow = pl.when(pl.col("transition") == "mover").then(pl.lit(FLOWS[0])).otherwise(pl.lit(FLOWS[1]))
@@ -401,7 +457,8 @@ def transitions_frame(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities:
         pl.when(usable).then(pl.col("minutes_after") / pl.col("minutes_before") - 1).alias("rel_change"),
         pl.when(usable).then(flow).alias("flow"),
         *([] if "job_group" in frame.columns else [pl.lit(None, dtype=pl.Utf8).alias("job_group_before")]),
-    ).select(TRANSITION_COLUMNS).sort("year", "pnr").collect()
+    ).select(*TRANSITION_COLUMNS, *(["hzone_before", "wzone_before", "hzone_after", "wzone_after"] if zones else [])
+             ).sort("year", "pnr").collect()
 
 
 def _job_group_codes(rows: pl.DataFrame, group_column: str,
@@ -441,6 +498,7 @@ def cells_and_attrition(
     limits: Limits | None = None,
     *,
     cells: bool = True,
+    zone_times: pl.DataFrame | None = None,
 ) -> tuple[list[tuple], pl.DataFrame]:
     """Exact cell sums of the flows and the bucket counts per year.
 
@@ -453,10 +511,11 @@ def cells_and_attrition(
     ``limits``: DuckDB memory limit, threads and spill directory (:mod:`pendling.mobility.limits`).
     """
     group_column = "job_group" if "job_group" in frame.columns else "disco"
-    columns = ["home_muni", "work_muni", group_column]
-    rows = classified(frame, years, mover_definition, before=columns)
+    zones = zone_times is not None
+    columns = ["home_muni", "work_muni", group_column, *(["home_zone", "work_zone"] if zones else [])]
+    rows = classified(frame, years, mover_definition, before=columns, zones=zones)
     flow_rows = timed(_pairs(rows.filter(pl.col("transition").is_in(_FLOW_TRANSITIONS)), columns),
-                      matrix, municipalities)
+                      matrix, municipalities, zone_times)
     bucket = (pl.when(pl.col("exclusion").is_null()).then(pl.col("transition").cast(pl.Utf8))
               .otherwise(pl.concat_str(pl.col("transition").cast(pl.Utf8), pl.lit("_"), pl.col("exclusion"))))
     transition_counts, flow_counts, usable = pl.collect_all([
