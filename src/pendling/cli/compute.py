@@ -28,6 +28,13 @@ class MoverDefinition(str, Enum):
     municipality = "municipality"
 
 
+class Zones(str, Enum):  # issue 18: commute times between municipalities or grid cells
+    municipality = "municipality"
+    grid100m = "grid100m"
+    grid1km = "grid1km"
+    grid10km = "grid10km"
+
+
 class Method(str, Enum):  # issue 15: named method presets (pendling.mobility.variants.METHODS)
     default = "default"
     report = "report"
@@ -121,6 +128,14 @@ def compute(
         "--contrast", metavar="T0:T1", help="e.g. 2019:2021: per region, the rise of digital (and office) minus the "
                            "rise of physical & social, movers and job-changers, with person-clustered 95% CIs; "
                            "written beside each --out as <stem>.contrast<suffix>.", show_default=False)] = None,
+    # --- grid zones (issue 18) ---
+    zones: Annotated[Zones, typer.Option(
+        "--zones", help="Commute times between home and workplace municipalities (default) or DDKN grid cells "
+                        "(the panel's home_zone/work_zone; finer cells are coarsened; distinct cell pairs routed on "
+                        "the road graph once and cached).")] = Zones.municipality,
+    graph: Annotated[Path | None, typer.Option(
+        "--graph", metavar="DIR", help="Road graph for --zones grid* (default: the stored graph).",
+        show_default=False)] = None,
 ) -> None:
     """Mean relative change in commute time of movers and job-changers by job group × region.
 
@@ -152,6 +167,14 @@ def compute(
         raise InputError("--out given twice with the same format", values=[str(o) for o in outs],
                          hint="give each format once, e.g. --out r.parquet --out r.xlsx")
     contrast_years, load_years = None, wanted
+    if contrast is not None and zones is not Zones.municipality:
+        raise InputError("--contrast runs at municipality level only", values=[zones.value],
+                         hint="leave out --zones, or run the contrast separately")
+    road_graph = None
+    if graph is not None and zones is not Zones.municipality:
+        from pendling.routing import load_graph
+
+        road_graph = load_graph(graph)
     if contrast is not None:  # issue 15: the contrast's two years must be loaded too
         from pendling.mobility.contrast import parse_contrast
 
@@ -166,7 +189,7 @@ def compute(
                      disclosure=not no_disclosure, mover_definition=mover_definition.value,
                      memory_limit=limits.memory_limit, threads=limits.threads,
                      temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups,
-                     method=method.value)
+                     method=method.value, zones=zones.value, graph=road_graph)
         bar.update(task, advance=1, description="writing")
         yrs = sorted(result.results["year"].unique().to_list())
         targets = outs or [Path("pendling-results") / f"results_{years_label(yrs)}.parquet"]
@@ -180,6 +203,7 @@ def compute(
         bar.update(task, advance=1)
 
     preset = "" if method is Method.default else f", method {method.value}"
+    preset += "" if zones is Zones.municipality else f", {zones.value} cells"
     title = f"Relative change in commute time, {years_label(yrs)} ({mover_definition.value} movers{preset})"
     print_results(result.results, title=title, max_rows=max_rows)
     if contrasts is not None:
