@@ -31,6 +31,8 @@ def synth(
     report_year: Annotated[int | None, typer.Option(
         "--report-year", help="Year for the cross-sectional figures (default: the last).")] = None,
     demo: Annotated[bool, typer.Option("--demo", metavar="", help="(Re)build the cached demo extract and print its folder.")] = False,
+    zones: Annotated[str, typer.Option("--zones", help="municipality, or grid1km: also place every dwelling and "
+                                       "workplace in a 1 km DDKN cell of its municipality (BOP_DDKN, ARB_DDKN).")] = "municipality",
 ) -> None:
     """Write synthetic DST-style register extracts (one file per year) with planted, known effects.
 
@@ -69,7 +71,7 @@ def synth(
     with progress() as bar:
         task = bar.add_task(f"synthesising {persons:,} persons", total=len(year_list))
         result = api.generate(
-            out, persons=persons, years=year_list, seed=seed, fmt=fmt, scenario=scenario, matrix=mat,
+            out, persons=persons, years=year_list, seed=seed, fmt=fmt, scenario=scenario, matrix=mat, zones=zones,
             progress=lambda done, total, year: bar.update(task, completed=done, description=f"wrote {year}"),
         )
     console.print(

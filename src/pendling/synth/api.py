@@ -151,15 +151,22 @@ def generate(
     scenario: str | Path | Scenario | None = None,
     matrix: pl.DataFrame | None = None,
     progress: Progress | None = None,
+    zones: str = "municipality",
 ) -> SynthResult:
     """Write a synthetic extract to ``out``: ``ras<year>.<fmt>`` per year, ``truth.parquet``, ``manifest.json``.
 
     ``persons``: employed persons per year; ``years``: e.g. '2014-2022'; ``fmt``: parquet, csv, dta or
     xpt (sas7bdat is not writable); ``scenario``: a TOML path, a shipped name ('default', 'null',
     'dirty') or a parsed Scenario; ``matrix``: travel-time matrix (default: the shipped one).
+    ``zones``: 'municipality' (default) or 'grid1km': every dwelling and workplace also gets a 1 km
+    DDKN cell in its municipality (columns BOP_DDKN, ARB_DDKN; :mod:`pendling.synth.cells`). Choices
+    stay municipality-level (gravity on the matrix), so municipality totals and rates are unchanged
+    and truth.parquet stays the municipality-level truth.
     """
     t_start = time.perf_counter()
     fmt = check_format(fmt)
+    if zones not in ("municipality", "grid1km"):
+        raise InputError("synth places cells at 1 km only", values=[zones], hint="use --zones municipality or grid1km")
     year_list = parse_years(years)
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if matrix is None:
@@ -177,8 +184,15 @@ def generate(
     truth_parts: list[pl.DataFrame] = []
     events: dict[str, dict[str, int]] = {}
 
+    if zones != "municipality":
+        from pendling.synth.cells import add_cells, cell_weights
+
+        cell_weights(zones)  # once, before the writer thread needs it
+
     def write(frame: pl.DataFrame, year: int) -> tuple[dict[str, Any], float]:
         t = time.perf_counter()
+        if zones != "municipality":
+            frame = add_cells(frame, zones, seed)
         path = write_extract(frame, out, year, fmt)
         info = {"name": path.name, "year": year, "rows": frame.height, "sha256": sha256_file(path)}
         return info, time.perf_counter() - t
@@ -205,6 +219,17 @@ def generate(
     truth = finalize_truth(truth_parts)
     write_parquet(truth, out / "truth.parquet")
     manifest = _manifest(world, scen, year_list, fmt, file_info, events, matrix)
+    if zones != "municipality":
+        from pendling.synth.cells import HOME_COLUMN, WORK_COLUMN
+
+        manifest["columns"] += [HOME_COLUMN, WORK_COLUMN]
+        manifest["zones"] = {
+            "system": zones,
+            "placement": "municipality chosen by gravity on the municipality matrix, then the dwelling (ADRESSE_ID) "
+                         "and workplace (LBNR) placed in a 1 km cell of that municipality by a hash of id and "
+                         "municipality on road-metre weights (pendling.synth.cells)",
+            "truth": "municipality level: truth.parquet holds the planted municipality-level expectation",
+        }
     write_json(manifest, out / "manifest.json")
     seconds["total"] = time.perf_counter() - t_start
     return SynthResult(directory=out, files=files, truth=truth, manifest=manifest, seconds=seconds)

@@ -1,0 +1,80 @@
+"""Grid cells for synthetic extracts (``pendling synth --zones grid1km``).
+
+The generator chooses homes and workplaces between municipalities (gravity on the 98 × 98 matrix),
+then each dwelling (ADRESSE_ID) and each workplace (LBNR) is placed in a 1 km DDKN cell of *its*
+municipality. Placement is a pure function of the id and the municipality (a hash mapped onto the
+municipality's cumulative cell weights), so it needs no state across years: the same dwelling keeps
+its cell, a move — also inside a municipality, which gets a new ADRESSE_ID — lands in a newly drawn
+cell, and a workplace that relocates to another municipality gets a cell there.
+
+Weights (:func:`cell_weights`, the one place to swap in a population/jobs surface later): road metres
+of the stored road graph in each cell — residential and local road classes for homes, all roads but
+ferries for workplaces — over cells whose routing point lies in the municipality (zones.zone_table).
+A municipality without a weighted cell (none today) would fall back to the cell of its inside point.
+
+Cell columns follow the default column map: ``BOP_DDKN`` (home), ``ARB_DDKN`` (workplace).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+from pendling.errors import InputError
+
+HOME_CLASSES = ("residential", "living_street", "minor", "unclassified", "service", "road")
+HOME_COLUMN, WORK_COLUMN = "BOP_DDKN", "ARB_DDKN"
+SYNTH_ZONES = ("grid1km",)
+_ALIAS = {411: 400}  # Christiansø is written for some Bornholm rows: place it on Bornholm
+
+
+@lru_cache(maxsize=2)
+def cell_weights(zones: str = "grid1km") -> pl.DataFrame:
+    """``municipality`` Int16, ``zone`` Utf8, ``w_home``, ``w_work`` (road metres) per routable cell,
+    sorted by municipality and zone. The weighting behind synthetic cell placement."""
+    from pendling import paths
+    from pendling import zones as Z
+    from pendling.routing import load_graph
+
+    if zones not in SYNTH_ZONES:
+        raise InputError("synthetic extracts place cells at 1 km only", values=[zones], hint="use --zones grid1km")
+    g = load_graph(paths.roads_dir())
+    e = g.edges.filter(pl.col("ferry").is_null())
+    x, y = Z._xy(g.nodes["lon"].to_numpy(), g.nodes["lat"].to_numpy())
+    u = e["u"].to_numpy()
+    cell = Z.cell_ids(x[u], y[u], Z.GRID_RESOLUTIONS[zones])
+    roads = pl.DataFrame({"zone": cell, "m": e["length_m"].cast(pl.Float64),
+                          "home": e["highway"].is_in(list(HOME_CLASSES))})
+    w = roads.group_by("zone").agg(pl.col("m").sum().alias("w_work"),
+                                   pl.col("m").filter(pl.col("home")).sum().alias("w_home"))
+    zt = Z.zone_table(w["zone"], zones).filter(pl.col("status").is_in(list(Z.ROUTABLE)))
+    return w.join(zt.select("zone", "municipality"), on="zone").select(
+        "municipality", "zone", "w_home", "w_work").sort("municipality", "zone")
+
+
+def place(keys: pl.Series, munis: pl.Series, weight: str, zones: str = "grid1km", seed: int = 0) -> pl.Series:
+    """The cell of each (id, municipality): null where the municipality has no weighted cell (codes
+    such as 999 'unknown', which the panel excludes before it looks at cells)."""
+    w = cell_weights(zones).filter(pl.col(weight) > 0)
+    muni = w["municipality"].to_numpy().astype(np.int64)
+    cum = w.select(pl.col(weight).cum_sum().over("municipality") / pl.col(weight).sum().over("municipality")
+                   ).to_series().to_numpy()
+    axis = muni * 2.0 + np.minimum(cum, 1.0)  # municipality m occupies (2m, 2m + 1]
+    m = munis.cast(pl.Int64).replace(_ALIAS).fill_null(-1).to_numpy()
+    h = pl.DataFrame({"k": keys, "m": m}).hash_rows(seed=1_000 + seed + (0 if weight == "w_home" else 1)).to_numpy()
+    uu = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    pos = np.minimum(np.searchsorted(axis, m * 2.0 + uu, side="left"), len(axis) - 1)
+    got = w["zone"].gather(pos)
+    ok = muni[pos] == m
+    return pl.select(pl.when(pl.Series(ok)).then(got)).to_series()
+
+
+def add_cells(frame: pl.DataFrame, zones: str = "grid1km", seed: int = 0) -> pl.DataFrame:
+    """A synthetic year's extract with ``BOP_DDKN`` (cell of ADRESSE_ID in KOM) and ``ARB_DDKN`` (cell of
+    LBNR in ARBKOM)."""
+    return frame.with_columns(
+        place(frame["ADRESSE_ID"], frame["KOM"], "w_home", zones, seed).alias(HOME_COLUMN),
+        place(frame["LBNR"], frame["ARBKOM"], "w_work", zones, seed).alias(WORK_COLUMN),
+    )
