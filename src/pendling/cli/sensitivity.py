@@ -31,6 +31,12 @@ def sensitivity(
         "--no-disclosure", help="UNSUPPRESSED statistics (never export these from DST servers).")] = False,
     out: Annotated[Path, typer.Option("--out", help="Folder for sensitivity.csv and sensitivity.png.")] = Path(
         "pendling-results"),
+    zones: Annotated[str | None, typer.Option(
+        "--zones", help="Also run the panel at grid1km (or grid100m/grid10km) beside the municipality level: "
+                        "zones_cells.csv and zones_movers.csv (needs home/workplace cells in the panel).",
+        show_default=False)] = None,
+    graph: Annotated[Path | None, typer.Option("--graph", metavar="DIR", help="Road graph for --zones.",
+                                               show_default=False)] = None,
 ) -> None:
     """Run the headline cells and the 2019→2021 contrasts under every method choice.
 
@@ -89,4 +95,26 @@ def sensitivity(
                           soft_wrap=True)
     if no_figure is not None:
         err_console.print(f"[yellow]note:[/] {escape(str(no_figure))}", highlight=False, soft_wrap=True)
+    if zones is not None:
+        paths += _zone_section(loaded, matrix, list(years), zones, graph, min_n, no_disclosure, out)
     show_path("Wrote", paths)
+
+
+def _zone_section(loaded, matrix, years, zones, graph, min_n, no_disclosure, out) -> list[Path]:
+    """Municipality vs grid on the same panel (pendling.mobility.zonecompare): print and write."""
+    from pendling.io import write_csv
+    from pendling.mobility.zonecompare import compare_zones
+
+    road_graph = None
+    if graph is not None:
+        from pendling.routing import load_graph
+
+        road_graph = load_graph(graph)
+    cmp = compare_zones(loaded, zones, matrix=matrix, years=years, graph=road_graph, min_n=min_n,
+                        disclosure=not no_disclosure)
+    print_frame(cmp.movers, title=f"Municipality vs {zones}: usable person-years and r = 0 at municipality level")
+    head = cmp.cells.filter(pl.col("region") == "all").select(
+        "year", "flow", "job_group", "n_municipality", "n_grid", "mean_rel_change_municipality",
+        "mean_rel_change_grid", "ratio_of_means_municipality", "ratio_of_means_grid", "median_rel_change_grid")
+    print_frame(head, title=f"Headline cells, municipality vs {zones}", max_rows=40)
+    return [write_csv(cmp.cells, out / "zones_cells.csv"), write_csv(cmp.movers, out / "zones_movers.csv")]
