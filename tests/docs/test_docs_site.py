@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from pendling.mobility.flows import BUCKETS
-from pendling.panel.buckets import PANEL_BUCKETS
+from pendling.mobility.flows import ZONE_BUCKETS as FLOW_ZONE_BUCKETS
+from pendling.panel.buckets import PANEL_BUCKETS, ZONE_BUCKETS
 from pendling.statfiles import XPT5_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,8 +66,8 @@ def test_a_broken_reference_fails_the_build(tmp_path: Path, broken: str) -> None
 def test_every_attrition_bucket_is_documented() -> None:
     panel = (DOCS / "method" / "panel.md").read_text(encoding="utf-8")
     flows = (DOCS / "method" / "flows.md").read_text(encoding="utf-8")
-    assert [b for b in PANEL_BUCKETS if f"`{b}`" not in panel] == []
-    assert [b for b in BUCKETS if f"`{b}`" not in flows] == []
+    assert [b for b in {**PANEL_BUCKETS, **ZONE_BUCKETS} if f"`{b}`" not in panel] == []
+    assert [b for b in {**BUCKETS, **FLOW_ZONE_BUCKETS} if f"`{b}`" not in flows] == []
 
 
 def test_sas_name_table_is_the_one_the_writer_uses() -> None:
