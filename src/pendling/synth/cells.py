@@ -7,10 +7,14 @@ municipality's cumulative cell weights), so it needs no state across years: the 
 its cell, a move — also inside a municipality, which gets a new ADRESSE_ID — lands in a newly drawn
 cell, and a workplace that relocates to another municipality gets a cell there.
 
-Weights (:func:`cell_weights`, the one place to swap in a population/jobs surface later): road metres
-of the stored road graph in each cell — residential and local road classes for homes, all roads but
-ferries for workplaces — over cells whose routing point lies in the municipality (zones.zone_table).
-A municipality without a weighted cell (none today) would fall back to the cell of its inside point.
+Weights (:func:`cell_weights`): within each municipality, a blend of two shares —
+``SURFACE_SHARE`` (0.9) of the modelled residents / jobs of the shipped 1 km surface
+(``data/surface/grid_1km.parquet``, :mod:`pendling.surface`, its municipality = the one holding most of
+the cell's built-up land) and 0.1 of road metres of the stored road graph in cells whose routing point
+lies in the municipality (residential and local classes for homes, all roads but ferries for
+workplaces). The road share puts the farms and scattered houses the surface leaves empty (about a tenth
+of the population, data/surface/README.md) somewhere plausible; without the surface file the road
+weights are used alone.
 
 Cell columns follow the default column map: ``BOP_DDKN`` (home), ``ARB_DDKN`` (workplace).
 """
@@ -24,6 +28,7 @@ import polars as pl
 
 from pendling.errors import InputError
 
+SURFACE_SHARE = 0.9
 HOME_CLASSES = ("residential", "living_street", "minor", "unclassified", "service", "road")
 HOME_COLUMN, WORK_COLUMN = "BOP_DDKN", "ARB_DDKN"
 SYNTH_ZONES = ("grid1km",)
@@ -50,8 +55,23 @@ def cell_weights(zones: str = "grid1km") -> pl.DataFrame:
     w = roads.group_by("zone").agg(pl.col("m").sum().alias("w_work"),
                                    pl.col("m").filter(pl.col("home")).sum().alias("w_home"))
     zt = Z.zone_table(w["zone"], zones).filter(pl.col("status").is_in(list(Z.ROUTABLE)))
-    return w.join(zt.select("zone", "municipality"), on="zone").select(
-        "municipality", "zone", "w_home", "w_work").sort("municipality", "zone")
+    roads = w.join(zt.select("zone", "municipality"), on="zone").select("municipality", "zone", "w_home", "w_work")
+    surface_file = paths.data_dir() / "surface" / "grid_1km.parquet"
+    share = SURFACE_SHARE if surface_file.is_file() else 0.0
+    parts = [_within(roads, 1.0 - share)]
+    if share:
+        surf = pl.read_parquet(surface_file).select(
+            pl.col("code").cast(pl.Int16).alias("municipality"), pl.col("cell").alias("zone"),
+            pl.col("persons").cast(pl.Float64).alias("w_home"), pl.col("jobs").cast(pl.Float64).alias("w_work"))
+        parts.append(_within(surf, share))
+    return (pl.concat(parts).group_by("municipality", "zone").agg(pl.col("w_home", "w_work").sum())
+            .sort("municipality", "zone"))
+
+
+def _within(w: pl.DataFrame, share: float) -> pl.DataFrame:
+    """Weights as shares of their municipality's total, times ``share``."""
+    return w.with_columns(
+        (pl.col(c) / pl.col(c).sum().over("municipality") * share).fill_nan(0.0).alias(c) for c in ("w_home", "w_work"))
 
 
 def place(keys: pl.Series, munis: pl.Series, weight: str, zones: str = "grid1km", seed: int = 0) -> pl.Series:
