@@ -24,7 +24,8 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 KERNEL = "python3"
 CELL_TIMEOUT_S = 300
 # notebook → figures it must show (an image output per figure; fewer means a figure did not render)
-FIGURES = {"01_quickstart.ipynb": 1, "02_report_figures.ipynb": 7, "03_travel_time_matrix.ipynb": 4}
+FIGURES = {"01_quickstart.ipynb": 1, "02_report_figures.ipynb": 7, "03_travel_time_matrix.ipynb": 4,
+           "04_municipality_vs_grid.ipynb": 1}
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01_quickstart.ipynb", "02_report_figures.ipynb", "03_travel_time_matrix.ipynb")
+NOTEBOOKS = ("01_quickstart.ipynb", "02_report_figures.ipynb", "03_travel_time_matrix.ipynb",
+             "04_municipality_vs_grid.ipynb")
 
 
 def _strip_script() -> ModuleType:
