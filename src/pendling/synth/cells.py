@@ -64,8 +64,13 @@ def cell_weights(zones: str = "grid1km") -> pl.DataFrame:
             pl.col("code").cast(pl.Int16).alias("municipality"), pl.col("cell").alias("zone"),
             pl.col("persons").cast(pl.Float64).alias("w_home"), pl.col("jobs").cast(pl.Float64).alias("w_work"))
         parts.append(_within(surf, share))
-    return (pl.concat(parts).group_by("municipality", "zone").agg(pl.col("w_home", "w_work").sum())
-            .sort("municipality", "zone"))
+    from pendling.panel.zonecheck import cell_states
+
+    w = pl.concat(parts).group_by("municipality", "zone").agg(pl.col("w_home", "w_work").sum())
+    # only cells the panel accepts for their municipality (two surface cells today are not: their
+    # built-up land lies in the municipality, their square > 500 m from its generalised boundary)
+    ok = cell_states(w["zone"], w["municipality"]).is_in(["ok", "near_border"])
+    return w.filter(ok).sort("municipality", "zone")
 
 
 def _within(w: pl.DataFrame, share: float) -> pl.DataFrame:
