@@ -80,12 +80,12 @@ def apply_zone_buckets(rows: pl.DataFrame, alias: dict[int, int]) -> pl.DataFram
     states = {}
     for side, code in (("home", "home_muni"), ("work", "work_muni")):
         if f"{side}_zone" not in rows.columns:  # that side's column is absent: nothing to check
-            states[side] = pl.Series([None] * rows.height, dtype=pl.Utf8)
+            states[side] = pl.repeat(None, rows.height, dtype=pl.Utf8, eager=True)
             continue
         z = rows[f"{side}_zone"]
         m = rows[code].replace(alias) if alias else rows[code]
         sub = cell_states(z.filter(kept), m.filter(kept))
-        full = pl.Series([None] * rows.height, dtype=pl.Utf8).scatter(np.flatnonzero(kept.to_numpy()), sub)
+        full = pl.repeat(None, rows.height, dtype=pl.Utf8, eager=True).scatter(np.flatnonzero(kept.to_numpy()), sub)
         states[side] = full
     h, w = states["home"], states["work"]
 
