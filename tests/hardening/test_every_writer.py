@@ -66,7 +66,8 @@ SITES: dict[tuple[str, str], str] = {
     ("pendling.synth.api", "generate"): "exempt: synthetic extract and its planted truth (no register data)",
     ("pendling.cli.sensitivity", "_zone_section"): (
         "exempt: zones_movers.csv goes through disclose_table in compare_zones; zones_cells.csv joins two results "
-        "tables that apply_disclosure already controlled (tests/routing/test_compute_zones.py runs it)"),
+        "tables that apply_disclosure already controlled and hides the grid columns where the two n differ by "
+        "1 to min_n - 1 (tests/synth/test_grid_synth.py, tests/routing/test_compute_zones.py)"),
     ("pendling.synth.writer", "write_extract"): "exempt: synthetic extract (no register data)",
     ("pendling.statfiles", "write_dta"): "primitive (io.write_table's .dta)",
     ("pendling.statfiles", "write_xpt"): "primitive (io.write_table's .xpt)",

@@ -67,3 +67,11 @@ def test_municipality_vs_grid_side_by_side(grid_extract):
     head = cmp.cells.filter((pl.col("job_group") == "all") & (pl.col("region") == "all"))
     assert head.height == 2 and head["mean_rel_change_grid"].is_not_null().all()
     assert (head["mean_rel_change_diff"] == head["mean_rel_change_grid"] - head["mean_rel_change_municipality"]).all()
+
+
+def test_side_by_side_hides_small_differences(grid_extract):
+    p = load_panel(grid_extract.directory, on_duplicate="drop")
+    used = p.frame.select(pl.col("home_zone").alias("origin"), pl.col("work_zone").alias("destination")).unique()
+    cmp = compare_zones(p, "grid1km", zone_times=_crow_times(used), disclosure=True, min_n=5)
+    d = (cmp.cells["n_grid"] - cmp.cells["n_municipality"]).abs()
+    assert not ((d > 0) & (d < 5)).any()

@@ -11,7 +11,8 @@
 
 Disclosure control is applied to both runs as in :func:`pendling.mobility.run`; the r = 0 counts
 are person-years and go through :func:`pendling.mobility.disclosure.disclose_table` when
-``disclosure`` is on.
+``disclosure`` is on, and a cell whose two n differ by 1 … min_n − 1 loses its grid columns (the
+difference would be a small count).
 """
 
 from __future__ import annotations
@@ -78,4 +79,12 @@ def compare_zones(panel: Any, zones: str = "grid1km", *, matrix: Any = None, yea
         (pl.col(f"{s}_grid") - pl.col(f"{s}_municipality")).alias(f"{s}_diff")
         for s in ("mean_rel_change", "ratio_of_means", "median_rel_change")
     )
+    if disclosure:
+        # two published n for the same cell differ by the persons classified differently: a difference
+        # 0 < |d| < min_n would publish a small count, so such cells lose their grid columns
+        d = (pl.col("n_grid") - pl.col("n_municipality")).abs()
+        small = (d > 0) & (d < min_n)
+        grid_cols = [c for c in cells.columns if c.endswith("_grid") or c.endswith("_diff")]
+        cells = cells.with_columns(pl.when(small.fill_null(False)).then(None).otherwise(pl.col(c)).alias(c)
+                                   for c in grid_cols)
     return ZoneComparison(movers=movers, cells=cells, zones=zones)
