@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Map the travel-time matrix: a choropleth from one municipality (--from) or the heatmap (--matrix)."),
     "synth": ("pendling.cli.synth", "synth",
               "Write synthetic DST-style register extracts (one file per year) with planted, known effects."),
+    "cache": ("pendling.cli.cache", "app", "The validated-panel cache: list, clear."),
 }
 
 

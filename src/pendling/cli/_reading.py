@@ -1,7 +1,7 @@
 """One set of options for reading register extracts, shared by every command that reads them.
 
 ``panel check``, ``panel export``, ``compute`` and ``plot --panel`` (and any later command that reads
-extracts) take the same ``--column-map``, ``--jobgroups``, ``--on-duplicate`` and ``--lenient``,
+extracts) take the same ``--column-map``, ``--jobgroups``, ``--on-duplicate``, ``--lenient`` and ``--no-cache``,
 defined here once: decorate the command with :func:`reading_options` and accept a
 ``reading: ReadOptions`` parameter. The extracts are then read by :meth:`ReadOptions.load`, so the
 stage 'panel' attrition of every command reaches back to the raw rows.
@@ -50,6 +50,10 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         "--lenient", metavar="", help="Read values that are not whole numbers as missing (counted, warned) instead of "
                           "stopping. An unreadable ADRESSE_ID makes moves fall back to KOM changes.",
         rich_help_panel="Reading extracts")], False),
+    "no_cache": (Annotated[bool, typer.Option(
+        "--no-cache", metavar="", help="Read and validate the extracts even if the validated-panel cache holds them, "
+                                       "and do not store them there (see `pendling cache list`).",
+        rich_help_panel="Reading extracts")], False),
 }
 
 
@@ -61,6 +65,7 @@ class ReadOptions:
     jobgroups: Path | None = None
     on_duplicate: OnDuplicate | None = None
     lenient: bool = False
+    no_cache: bool = False
 
     def load_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`pendling.panel.load_panel`."""
@@ -69,6 +74,7 @@ class ReadOptions:
             "jobgroups": self.jobgroups,
             "on_duplicate": self.on_duplicate.value if self.on_duplicate is not None else None,
             "strict": not self.lenient,
+            "cache": not self.no_cache,
         }
 
     def load(self, source: str | Path | list[str], years: Iterable[int] | None = None,

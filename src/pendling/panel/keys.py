@@ -116,6 +116,12 @@ class KeyDictionary:
         new_by_old = order.arg_sort().cast(pl.Int64) + 1  # old code c sits at position c - 1
         return pl.concat([pl.Series([0], dtype=pl.Int64), new_by_old])
 
+    @classmethod
+    def restored(cls, name: str, keys: pl.Series) -> KeyDictionary:
+        """A dictionary whose key of code i + 1 is ``keys[i]`` (as read back from the panel cache); like a
+        renumbered one it takes no new keys."""
+        return cls(name, _sorted=keys.cast(pl.String).alias("key"))
+
     def decode(self, codes: pl.Series) -> pl.Series:
         """The original key texts of ``codes`` (LBNR 0 → '0'; null stays null)."""
         keys = pl.concat([pl.Series(["0" if self.name == "work_id" else None], dtype=pl.String),

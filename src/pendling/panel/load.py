@@ -131,6 +131,7 @@ def load_panel(
     on_duplicate: OnDuplicate | None = None,
     jobgroups: pl.DataFrame | str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    cache: bool = True,
 ) -> Panel:
     """Read register extracts into a validated canonical person-year panel.
 
@@ -151,6 +152,9 @@ def load_panel(
     ``jobgroups``: DISCO → job-group mapping used to count unclassified codes (default: shipped CSV).
     ``progress``: called with a short message as each file is opened and at each later step
     (for a progress bar; one call per file, never per row).
+    ``cache``: keep the result in the validated-panel cache and, on a later call with unchanged files
+    and options, return it from there without reading or validating (:mod:`pendling.panel.cache`:
+    the key includes a content hash of every input; frames passed in are never cached).
     """
     step = progress or (lambda _msg: None)
     cmap = load_column_map(column_map)
@@ -167,6 +171,51 @@ def load_panel(
         )
     rules = CodeRules.from_geo()
 
+    key = parts = None
+    if cache and not isinstance(source, (pl.DataFrame, pl.LazyFrame)):
+        from pendling.panel import cache as panel_cache
+
+        files, found_warnings = discover(source)
+        opened, unopened = _split_by_year(files, wanted)
+        if opened:
+            step("checking the validated-panel cache")
+            key, parts = panel_cache.fingerprint(
+                opened=opened, unopened=unopened, discover_warnings=found_warnings, column_map=cmap,
+                mapping=mapping, rules=rules, strict=strict, on_duplicate=dup_mode, years=wanted,
+            )
+            hit = panel_cache.lookup(key)
+            if hit is not None:
+                step("validated panel read from the cache")
+                return hit
+
+    panel = _load(source, cmap, wanted, step, mapping, mapping_origin, strict, dup_mode, rules)
+    if key is not None and parts is not None:
+        from pendling.panel import cache as panel_cache
+
+        panel_cache.store(key, panel, parts, note=step)  # a note, not a warning: results stay the same
+    return panel
+
+
+def _split_by_year(files: list[Path], wanted: set[int] | None) -> tuple[list[Path], list[Path]]:
+    """(files to open, files named for a year not asked for): the split :func:`_open` makes."""
+    if wanted is None:
+        return files, []
+    skipped = [p for p in files if (y := year_from_name(p)) is not None and y not in wanted]
+    return [p for p in files if p not in skipped], skipped
+
+
+def _load(
+    source: Source,
+    cmap: ColumnMap,
+    wanted: set[int] | None,
+    step: Callable[[str], None],
+    mapping: pl.DataFrame,
+    mapping_origin: str,
+    strict: bool,
+    dup_mode: OnDuplicate,
+    rules: CodeRules,
+) -> Panel:
+    """:func:`load_panel` without the cache."""
     inputs, warnings, unopened_years = _open(source, cmap, wanted, step)
     step("reading and converting types")
     parsed, frames, integer_keys = [], [], []
@@ -431,7 +480,7 @@ def count_steps(source: Source) -> int:
     """How many times :func:`load_panel` will call ``progress`` for ``source`` (for a bar's total)."""
     if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
         return 2
-    return len(discover(source)[0]) + 2
+    return len(discover(source)[0]) + 3  # + checking the cache
 
 
 def add_derived_columns(frame: pl.DataFrame, mapping: pl.DataFrame | str | Path | None = None) -> pl.DataFrame:
