@@ -80,6 +80,8 @@ SITES: dict[tuple[str, str], str] = {
     ("pendling.routing.pairs", "route_node_pairs"): "exempt: cache of routed node pairs (travel times only)",
     ("pendling.mobility.variants", "variant_matrix_path"): "exempt: cached variant travel-time matrix",
     ("pendling.mobility.variants", "_network_diagonal"): "exempt: cached routed within-municipality times",
+    ("pendling.panel.cache", "store"): "exempt: validated-panel cache, server-side microdata in the user's cache "
+                                       "(like the extracts it was read from), never an output, never exported",
     ("pendling.cli._crash", "write_crash_log"): "exempt: crash log of a bug (command, versions, traceback; no tables)",
 }
 

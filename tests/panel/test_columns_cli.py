@@ -153,7 +153,7 @@ def test_attrition_helper_progress_and_lazy_input() -> None:
     from pendling.panel import attrition, load_panel
 
     calls: list[str] = []
-    panel = load_panel(DATA / "ras_extract_utf8.sas7bdat", progress=calls.append)
+    panel = load_panel(DATA / "ras_extract_utf8.sas7bdat", progress=calls.append, cache=False)  # reading steps
     assert calls[0] == "opening ras_extract_utf8.sas7bdat" and len(calls) == 3
     assert attrition(panel) is panel.attrition
     assert_frame_equal(attrition(DATA / "ras_extract_latin1.sas7bdat"), panel.attrition)

@@ -178,7 +178,6 @@ def load_panel(
         files, found_warnings = discover(source)
         opened, unopened = _split_by_year(files, wanted)
         if opened:
-            step("checking the validated-panel cache")
             key, parts = panel_cache.fingerprint(
                 opened=opened, unopened=unopened, discover_warnings=found_warnings, column_map=cmap,
                 mapping=mapping, rules=rules, strict=strict, on_duplicate=dup_mode, years=wanted,
@@ -480,7 +479,7 @@ def count_steps(source: Source) -> int:
     """How many times :func:`load_panel` will call ``progress`` for ``source`` (for a bar's total)."""
     if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
         return 2
-    return len(discover(source)[0]) + 3  # + checking the cache
+    return len(discover(source)[0]) + 2
 
 
 def add_derived_columns(frame: pl.DataFrame, mapping: pl.DataFrame | str | Path | None = None) -> pl.DataFrame:
