@@ -186,3 +186,25 @@ def test_cli_no_cache_and_cache_list_clear(tmp_path: Path, cache_home: Path) -> 
     res = runner.invoke(app, ["cache", "clear"])
     assert res.exit_code == 0, res.output
     assert "1 " in res.output and panel_cache.entries().height == 0
+
+
+def test_compute_from_the_cache_writes_byte_identical_results(tmp_path: Path, cache_home: Path) -> None:
+    from pendling.cli import app
+    from pendling.synth import generate
+
+    src = tmp_path / "synth"
+    generate(src, persons=3000, years="2020-2022", seed=3)
+    runner = CliRunner()
+    outs = []
+    for i, extra in enumerate((["--no-cache"], [], [])):  # fresh, miss (stores), hit
+        out = tmp_path / f"r{i}.parquet"
+        res = runner.invoke(app, ["compute", "--panel", str(src), "--years", "2021-2022", "--out", str(out), *extra])
+        assert res.exit_code == 0, res.output
+        outs.append(out)
+        assert panel_cache.entries().height == (0 if i == 0 else 1)
+    first = outs[0].read_bytes()
+    assert all(o.read_bytes() == first for o in outs[1:])
+    for side in ("attrition.parquet", "method.csv"):  # the side files too (attrition reaches the raw rows)
+        sides = [o.with_name(f"{o.stem}.{side}") for o in outs]
+        assert sides[0].is_file()
+        assert all(s.read_bytes() == sides[0].read_bytes() for s in sides[1:])
