@@ -85,6 +85,9 @@ def test_hit_is_identical_to_a_fresh_load_and_skips_reading(
     listed = panel_cache.entries()
     assert listed.height == 1 and listed["rows"][0] == fresh.frame.height and listed["files"][0] == 3
     assert listed["bytes"][0] <= listed["input_bytes"][0]
+    # microdata: the entries are private to the user
+    assert (cache_home / "panels").stat().st_mode & 0o077 == 0
+    assert (cache_home / "panels" / listed["key"][0]).stat().st_mode & 0o077 == 0
 
 
 def test_touch_one_byte_and_column_map_are_misses(

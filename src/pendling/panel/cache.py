@@ -175,7 +175,7 @@ def lookup(key: str) -> Panel | None:
     except (OSError, KeyError, pl.exceptions.PolarsError):
         remove(key)
         return None
-    with_used_now(folder)
+    _touch(folder)
     return Panel(
         frame=frame,
         attrition=attrition,
@@ -187,7 +187,7 @@ def lookup(key: str) -> Panel | None:
     )
 
 
-def with_used_now(folder: Path) -> None:
+def _touch(folder: Path) -> None:
     """Mark an entry as just used (its manifest's modification time), for eviction by last use."""
     try:
         os.utime(folder / MANIFEST)
@@ -209,7 +209,9 @@ def store(key: str, panel: Panel, parts: dict[str, Any], *, note: Callable[[str]
         **{f"keys_{name}.arrow": d.keys.alias("key").to_frame() for name, d in panel.keys.items()},
     }
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # microdata: only the user may list or read the entries on a shared server
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
         sizes = {}
         for name, table in tables.items():
             with atomic_path(folder / name) as tmp:
@@ -249,14 +251,14 @@ def store(key: str, panel: Panel, parts: dict[str, Any], *, note: Callable[[str]
 def entries() -> pl.DataFrame:
     """One row per complete cache entry, the most recently used first: ``key``, ``bytes``, ``input_bytes``,
     ``rows``, ``years`` (text), ``files`` (number of extracts), ``created``, ``last_used`` (UTC text)."""
+    from pendling.yearspec import span
+
     rows = []
     root = panels_dir()
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
         meta = _read_manifest(folder) if folder.is_dir() else None
         if meta is None:
             continue
-        from pendling.yearspec import span
-
         used = (folder / MANIFEST).stat().st_mtime
         rows.append({
             "key": folder.name,
