@@ -12,7 +12,8 @@ The key is a BLAKE2b hash of everything the result depends on:
   its bytes (and the same for a ``panel export`` side summary beside it, which adds a warning); for
   files named for other years and so not opened, their paths;
 - the warnings of file discovery (ignored files), the column map's contents, the job-group mapping's
-  contents, the municipality code rules, ``strict``, ``on_duplicate`` and ``years``;
+  contents, the municipality code rules and the shipped municipality tables and boundaries (grid cells
+  are checked against them), ``strict``, ``on_duplicate`` and ``years``;
 - pendling's version and :data:`CACHE_FORMAT`.
 
 So touching a file, changing one byte of it (even keeping its size and modification time), editing the
@@ -129,12 +130,22 @@ def fingerprint(
         "jobgroups": hashlib.blake2b(json.dumps([mapping.columns, mapping.rows()], default=str).encode(),
                                      digest_size=16).hexdigest(),
         "code_rules": [sorted(rules.valid), sorted(rules.alias.items()), sorted(rules.away)],
+        # the municipality tables and boundaries (grid cells are checked against them): ~0.5 MB to hash
+        "reference": _reference_hashes(),
         "strict": strict,
         "on_duplicate": on_duplicate,
         "years": sorted(years) if years is not None else None,
     }
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest(), parts
+
+
+def _reference_hashes() -> dict[str, str]:
+    from pendling.paths import municipalities_dir
+
+    folder = municipalities_dir()
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".parquet", ".csv")) if folder.is_dir() else []
+    return {p.name: file_hash(p) for p in files}
 
 
 def _entry(key: str) -> Path:
