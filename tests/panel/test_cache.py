@@ -211,3 +211,18 @@ def test_compute_from_the_cache_writes_byte_identical_results(tmp_path: Path, ca
         sides = [o.with_name(f"{o.stem}.{side}") for o in outs]
         assert sides[0].is_file()
         assert all(s.read_bytes() == sides[0].read_bytes() for s in sides[1:])
+
+
+def test_grid_cell_columns_come_back_from_the_cache(
+        tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pendling.synth import generate
+
+    src = tmp_path / "grid"
+    generate(src, persons=2000, years="2021-2022", seed=2, zones="grid1km")
+    calls = _calls(monkeypatch)
+    fresh = load_panel(src, cache=False)
+    assert {"home_zone", "work_zone"} <= set(fresh.frame.columns)
+    load_panel(src)
+    hit = load_panel(src)
+    assert len(calls) == 2
+    assert_same_panel(fresh, hit)
