@@ -26,14 +26,13 @@ isolated_dwelling) are returned with their class and global pixel position.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from pendling._extras import optional
-from pendling.routing.tiles import EXTENT, tile_files
+from pendling.routing.tiles import EXTENT, decode_all, tile_files
 
 CELL_PX = 128  # global pixels per raster cell at zoom 13 (82–89 m in Denmark)
 CELL_SHIFT = 7
@@ -144,20 +143,8 @@ def read_landcover(tiles_dir: str | Path, zoom: int = 13, workers: int = 2, prog
     ``bld_m2`` Float32 (m²), ``bld_n`` Int32, sorted by (cy, cx). ``places``: ``gx``, ``gy`` Int64
     (global pixels), ``place`` (class), sorted.
     """
-    names = [str(f) for f in tile_files(tiles_dir, zoom)]
-    chunks = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, res in enumerate(pool.map(decode_landcover_tile, names, chunksize=32)):
-                chunks.append(res)
-                if progress and (i % 200 == 0 or i == len(names) - 1):
-                    progress(i + 1, len(names))
-    else:
-        for i, name in enumerate(names):
-            chunks.append(decode_landcover_tile(name))
-            if progress and (i % 200 == 0 or i == len(names) - 1):
-                progress(i + 1, len(names))
-    cat = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    cat = decode_all(tile_files(tiles_dir, zoom), decode_landcover_tile, workers=workers, progress=progress,
+                     chunksize=32)
     cells = pl.DataFrame({k: cat[k] for k in ("cx", "cy", *GROUPS, "bld_m2", "bld_n")}).sort("cy", "cx")
     places = pl.DataFrame(
         {"gx": cat["place_gx"], "gy": cat["place_gy"], "place": np.asarray(PLACE_CLASSES)[cat["place_cls"]]},

@@ -135,6 +135,30 @@ def pixel_to_lonlat(gx: np.ndarray, gy: np.ndarray, zoom: int = 13) -> tuple[np.
     return lon, lat
 
 
+def decode_all(files: list[Path], decode, *, workers: int = 2, progress=None, chunksize: int = 64
+               ) -> dict[str, np.ndarray]:
+    """Run ``decode(path) -> dict of arrays`` on every tile, in a pool of ``workers`` processes, and
+    concatenate the arrays key by key in tile order (so the result does not depend on scheduling).
+    ``progress(done, total)`` is called every 200 tiles and at the end."""
+    names = [str(f) for f in files]
+    chunks: list[dict[str, np.ndarray]] = []
+
+    def done(i: int) -> None:
+        if progress and (i % 200 == 0 or i == len(names) - 1):
+            progress(i + 1, len(names))
+
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for i, res in enumerate(pool.map(decode, names, chunksize=chunksize)):
+                chunks.append(res)
+                done(i)
+    else:
+        for i, name in enumerate(names):
+            chunks.append(decode(name))
+            done(i)
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+
+
 def read_tiles(tiles_dir: str | Path, zoom: int = 13, workers: int = 2, progress=None) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Decode all tiles into (segments, nodes, info) in the raw form of :func:`pendling.routing.osm.read_osm`.
 
@@ -143,20 +167,7 @@ def read_tiles(tiles_dir: str | Path, zoom: int = 13, workers: int = 2, progress
     order, so the result is deterministic.
     """
     files = tile_files(tiles_dir, zoom)
-    chunks: list[dict[str, np.ndarray]] = []
-    names = [str(f) for f in files]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, res in enumerate(pool.map(decode_tile, names, chunksize=64)):
-                chunks.append(res)
-                if progress and (i % 200 == 0 or i == len(names) - 1):
-                    progress(i + 1, len(names))
-    else:
-        for i, name in enumerate(names):
-            chunks.append(decode_tile(name))
-            if progress and (i % 200 == 0 or i == len(names) - 1):
-                progress(i + 1, len(names))
-    cat = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    cat = decode_all(files, decode_tile, workers=workers, progress=progress, chunksize=64)
     n_raw = len(cat["ax"])
     clipped = cat["clipped"]
     clip_counts = (
