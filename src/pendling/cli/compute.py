@@ -198,7 +198,7 @@ def compute(
         contrasts = None
         if contrast_years is not None:
             contrasts = _contrasts(loaded, matrix, contrast_years, by, min_n, no_disclosure, mover_definition, method,
-                                   reading.jobgroups)
+                                   reading.jobgroups, result.results)
             written += [_write_beside(contrasts, t, "contrast") for t in targets]
         bar.update(task, advance=1)
 
@@ -231,12 +231,14 @@ def compute(
 # --- issue 15: contrasts ---------------------------------------------------------------------
 
 
-def _contrasts(loaded, matrix, years, by, min_n, no_disclosure, mover_definition, method, jobgroups) -> pl.DataFrame:
+def _contrasts(loaded, matrix, years, by, min_n, no_disclosure, mover_definition, method, jobgroups,
+               published) -> pl.DataFrame:
+    """The contrasts, hidden wherever they touch a cell hidden in ``published`` (the results written beside)."""
     from pendling.mobility.contrast import contrast
 
     return contrast(loaded, matrix, years, by=[b for b in by or [] if b == "region"],
                     mover_definition=mover_definition.value, method=method.value, min_n=min_n,
-                    disclosure=not no_disclosure, job_group_mapping=jobgroups)
+                    disclosure=not no_disclosure, job_group_mapping=jobgroups, results=published)
 
 
 def _write_beside(df: pl.DataFrame, target: Path, label: str) -> Path:

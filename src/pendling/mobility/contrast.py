@@ -158,7 +158,7 @@ def transition_rows(transitions: pl.DataFrame, by: Sequence[str] = ()) -> pl.Dat
 def contrast(panel: Any, matrix: Any = None, years: str | Sequence[int] = "2019:2021", *, by: Any = None,
              estimator: str = "mean_rel_change", mover_definition: str = "address", method: str = "default",
              municipalities: pl.DataFrame | None = None, job_group_mapping: Any = None, min_n: int = 5,
-             disclosure: bool = True) -> pl.DataFrame:
+             disclosure: bool = True, results: pl.DataFrame | None = None) -> pl.DataFrame:
     """Rise t0→t1 of digital and of office minus the rise of physical & social, by flow and home region.
 
     ``years``: '2019:2021' or (2019, 2021) (flow years; each needs its previous year in the panel).
@@ -167,7 +167,9 @@ def contrast(panel: Any, matrix: Any = None, years: str | Sequence[int] = "2019:
     rises, fractions), ``contrast`` (their difference), ``se`` and the 95 % interval (cluster-robust
     by person, see the module docstring), ``significant`` (interval excludes 0), ``n_min`` (smallest
     of the four cells), ``persons`` (distinct persons in them). With ``disclosure``, a contrast whose
-    smallest cell has fewer than ``min_n`` persons is suppressed (statistics null).
+    smallest cell has fewer than ``min_n`` persons is suppressed (statistics null), and so is one that
+    touches a cell hidden in the disclosure-controlled results: ``results`` (the table published beside
+    the contrasts, e.g. ``compute``'s, when it holds both years) or else a run over the two years.
     """
     from pendling.mobility import api
     from pendling.mobility.disclosure import check_min_n
@@ -185,8 +187,9 @@ def contrast(panel: Any, matrix: Any = None, years: str | Sequence[int] = "2019:
     min_n = check_min_n(min_n)
     # the controlled results of the same cells: a contrast is a linear combination of four published
     # cells, so one that touches a cell the results hide (primary or complementary) would give it away
-    results = api.run(panel, matrix, [first, second], by=by, mover_definition=mover_definition, min_n=min_n,
-                      municipalities=municipalities, job_group_mapping=job_group_mapping).results
+    if results is None or not {first, second} <= set(results["year"].to_list()):
+        results = api.run(panel, matrix, [first, second], by=by, mover_definition=mover_definition, min_n=min_n,
+                          municipalities=municipalities, job_group_mapping=job_group_mapping).results
     out = out.with_columns(touches_suppressed(out, results).alias("_cell_hidden"))
     small = pl.col("n_min").is_null() | (pl.col("n_min") < min_n) | pl.col("_cell_hidden")
     hide = ["rise", "rise_reference", "contrast", "se", "ci_low", "ci_high", "significant", "n_min", "persons"]
