@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import pyreadstat
 import pytest
 from key_panel import int_extract, key_map, text_keys
 from polars.testing import assert_frame_equal
+from test_readers import _write as write_format
 from typer.testing import CliRunner
 
 import pendling.mobility as mob
@@ -24,16 +24,8 @@ FORMATS = ("parquet", "csv", "dta", "xpt", "sas7bdat")
 
 def _write(df: pl.DataFrame, path: Path) -> None:
     fmt = path.suffix.lstrip(".")
-    if fmt == "parquet":
-        df.write_parquet(path)
-    elif fmt == "csv":
-        df.write_csv(path)
-    elif fmt == "dta":
-        pyreadstat.write_dta(df.to_pandas(), path)
-    elif fmt == "xpt":
-        pyreadstat.write_xport(df.to_pandas(), path, file_format_version=8)
-    else:
-        raise AssertionError(fmt)
+    assert fmt in ("parquet", "csv", "dta", "xpt"), fmt
+    write_format(fmt, df, path)
 
 
 @pytest.fixture(scope="module")
