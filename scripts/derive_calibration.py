@@ -170,6 +170,13 @@ def realism_targets(national: pl.DataFrame) -> pl.DataFrame:
          "DST TIMES LBNR: fictive workplaces mostly home care, cleaning, insurance agents"),
         ("digital_share_hovedstaden_over_rest", 1.5, 1.2, 3.0, "ratio",
          "assumption: more digital/knowledge jobs among Region Hovedstaden residents (no DISCO-by-region table public)"),
+        # grid extracts (synth --zones grid1km): checked per year against the same year's AFSTB4
+        ("grid_national_mean_km_ratio", 1.0, 0.95, 1.05, "ratio",
+         "grid extracts: mean road km between home and work 1 km cells (routed) / DST AFSTB4 national mean of the "
+         "same year (data/reference/afstb4_national_km.csv); band +-5 % (issue 18)"),
+        ("grid_municipal_mean_km_correlation", 1.0, 0.96, 1.0, "Pearson r",
+         "grid extracts: AFSTB4 by residence municipality, same year (afstb4_commute_km.csv), vs synthetic mean road "
+         "km between home and work 1 km cells; band >= 0.96 (issue 18; the municipality matrix reaches 0.964)"),
     ]
     return pl.DataFrame(
         rows,

@@ -31,15 +31,18 @@ def synth(
     report_year: Annotated[int | None, typer.Option(
         "--report-year", help="Year for the cross-sectional figures (default: the last).")] = None,
     demo: Annotated[bool, typer.Option("--demo", metavar="", help="(Re)build the cached demo extract and print its folder.")] = False,
-    zones: Annotated[str, typer.Option("--zones", help="municipality, or grid1km: also place every dwelling and "
-                                       "workplace in a 1 km DDKN cell of its municipality (BOP_DDKN, ARB_DDKN).")] = "municipality",
+    zones: Annotated[str | None, typer.Option("--zones", help="municipality (default), or grid1km: also place every "
+                                              "dwelling and workplace in a 1 km DDKN cell of its municipality (BOP_DDKN, "
+                                              "ARB_DDKN). With --report: grid1km (default when the extract has cells) "
+                                              "adds road km between home and work cells vs AFSTB4; municipality skips it.")] = None,
 ) -> None:
     """Write synthetic DST-style register extracts (one file per year) with planted, known effects.
 
     Files use DST's variable names (PNR, KOM, ADRESSE_ID, LBNR, ARBKOM, DISCO08_ALLE_INDK_13) and
     are read by `pendling panel` / `pendling compute --panel DIR` unchanged. truth.parquet holds the
     expected mean relative change per cell and its tolerance. With --report DIR, compare an extract
-    with DST's published figures instead.
+    with DST's published figures instead; on an extract with cells it also routes every distinct home-cell/
+    work-cell pair (cached) and sets the grid's road km beside the matrix km, year by year, against AFSTB4.
     """
     from pendling import synth as api
     from pendling.synth.report import resolve_year
@@ -50,10 +53,23 @@ def synth(
 
         mat = load_matrix(matrix)
     if report is not None:
-        table = api.realism_report(report, matrix=mat, year=report_year)
+        from pendling.synth import report as rep
+
+        if zones not in (None, "municipality", "grid1km"):
+            raise InputError("unknown --zones for the report", values=[zones], hint="use municipality or grid1km")
+        grid = None
+        if zones == "grid1km" or (zones is None and rep.has_cells(report)):
+            with progress() as bar:
+                task = bar.add_task("routing home-cell → work-cell pairs", total=None)
+                grid = rep.grid_commutes(report, matrix=mat, progress=lambda d, t: bar.update(task, completed=d, total=t))
+        table = api.realism_report(report, matrix=mat, year=report_year, grid=grid)
         print_frame(table.drop("source").with_columns(pl.col("value").round(4)),
                     title=f"Realism of {report} (year {int(resolve_year(report, report_year))})")
         print_frame(api.yearly_summary(report, matrix=mat), title="By year (km = matrix km home → workplace)")
+        if grid is not None:
+            print_frame(rep.grid_yearly(grid).with_columns(pl.selectors.float().round(3)),
+                        title="By year, matrix km and road km between 1 km cells vs the same year's AFSTB4 "
+                              "(ratio = model / DST national mean; correlation over municipalities)")
         n_bad = int((~table["ok"]).sum())
         console.print(f"{table.height - n_bad} of {table.height} figures inside their target band."
                       + (" Sources: data/reference/synth/realism_targets.csv." if n_bad == 0 else
@@ -71,7 +87,8 @@ def synth(
     with progress() as bar:
         task = bar.add_task(f"synthesising {persons:,} persons", total=len(year_list))
         result = api.generate(
-            out, persons=persons, years=year_list, seed=seed, fmt=fmt, scenario=scenario, matrix=mat, zones=zones,
+            out, persons=persons, years=year_list, seed=seed, fmt=fmt, scenario=scenario, matrix=mat,
+            zones=zones or "municipality",
             progress=lambda done, total, year: bar.update(task, completed=done, description=f"wrote {year}"),
         )
     console.print(

@@ -6,11 +6,25 @@ job changes, exits, workplace persistence) average over all consecutive year pai
 the matrix km between the home and workplace municipalities (km); shares are fractions. The
 municipal minimum and maximum of mean km only count municipalities with at least
 :data:`MIN_PERSONS_FOR_EXTREMES` residents in the extract.
+
+Grid level (extracts written with ``pendling synth --zones grid1km``, which carry the home and work
+cells ``BOP_DDKN`` / ``ARB_DDKN``): :func:`grid_commutes` gives every counted person the road km between
+its home cell and work cell (each distinct cell pair routed once by :func:`routed_km`, the cached pair
+engine of :mod:`pendling.routing.pairs`; a pair inside one cell gets the cell's within-zone km). The
+persons counted are the municipality-level report's (both municipalities known, 411 read as 400, one
+row per person), weighted one each like AFSTB4, which is a mean over employed persons by residence of
+the road distance from home address to workplace address. Fictive workplaces (LBNR 0) are counted: they
+have a workplace municipality and DST computes a distance for nearly all employed (AFSTB3's 'Ikke
+beregnet' column is about 0.1 % of them). A row without a cell, or whose cell pair has no road route,
+is excluded and counted in ``excluded``. The grid figures, per year against the same year's AFSTB4,
+are :func:`grid_yearly`; the report year's enter :func:`measure` as ``grid_national_mean_km_ratio``
+(synthetic national mean ÷ AFSTB4 national mean) and ``grid_municipal_mean_km_correlation``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +34,14 @@ from pendling import geo
 from pendling.errors import InputError
 from pendling.panel.jobgroups import assign_job_group
 from pendling.synth.calibration import afstb4_commute_km, afstb4_national_km, municipality_targets, realism_targets
+from pendling.synth.cells import HOME_COLUMN as HOME_CELL
+from pendling.synth.cells import WORK_COLUMN as WORK_CELL
 
 DISCO = "DISCO08_ALLE_INDK_13"
+GRID_ZONES = "grid1km"
+# distinct (origin, destination) cell pairs -> the same rows plus ``km`` (Float64, road km; null: not routable)
+PairKm = Callable[[pl.DataFrame], pl.DataFrame]
+ProgressFn = Callable[[int, int], None]
 MIN_PERSONS_FOR_EXTREMES = 100  # residents; smaller municipalities' mean km is mostly sampling noise
 _SUFFIXES = (".parquet", ".csv", ".dta", ".xpt")
 REPORT_SCHEMA: dict[str, pl.DataType] = {
@@ -64,6 +84,7 @@ def read_year(path: Path) -> pl.DataFrame:
 
         reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_xport
         df = reader(str(path), output_format="polars")[0]
+    cells = [c for c in (HOME_CELL, WORK_CELL) if c in df.columns]
     return df.select(
         pl.col("PNR").cast(pl.Int64),
         pl.col("KOM").cast(pl.Int16),
@@ -71,6 +92,7 @@ def read_year(path: Path) -> pl.DataFrame:
         pl.col("LBNR").cast(pl.Int64),
         pl.col("ARBKOM").cast(pl.Int16),
         pl.col(DISCO).cast(pl.String).replace("", None),
+        *(pl.col(c).cast(pl.String).replace("", None) for c in cells),
     )
 
 
@@ -100,8 +122,144 @@ def resolve_year(directory: str | Path, year: int | None = None) -> int:
     return year
 
 
-def measure(directory: str | Path, matrix: pl.DataFrame | None = None, year: int | None = None) -> dict[str, float]:
-    """The raw realism figures of an extract (see the module docstring); keys are metric names."""
+def has_cells(directory: str | Path) -> bool:
+    """Whether the extract's files carry the home and work cell columns (``synth --zones grid1km``)."""
+    files = extract_files(directory)
+    path = files[max(files)]
+    if path.suffix.lower() == ".parquet":
+        names = pl.read_parquet_schema(path).keys()
+    elif path.suffix.lower() == ".csv":
+        names = pl.read_csv(path, n_rows=0).columns
+    else:
+        names = read_year(path).columns
+    return HOME_CELL in names and WORK_CELL in names
+
+
+def routed_km(progress: ProgressFn | None = None) -> PairKm:
+    """The default :data:`PairKm`: road km of the fastest route between 1 km cells
+    (:func:`pendling.routing.pairs.pair_times`, CH engine, results cached per graph)."""
+
+    def km(pairs: pl.DataFrame) -> pl.DataFrame:
+        from pendling.routing.pairs import pair_times
+
+        return pair_times(pairs, GRID_ZONES, on_invalid="null", progress=progress).select(
+            "origin", "destination", "km")
+
+    return km
+
+
+def grid_commutes(
+    directory: str | Path,
+    matrix: pl.DataFrame | None = None,
+    pair_km: PairKm | None = None,
+    progress: ProgressFn | None = None,
+) -> pl.DataFrame:
+    """Per ``year`` (Int16) × residence municipality ``KOM`` (Int16): ``persons`` (rows counted, see the
+    module docstring), ``excluded`` (of those, rows without a cell or a routable cell pair),
+    ``cross_border`` (persons working outside KOM), ``km_matrix_sum`` (matrix km of all ``persons``) and
+    ``km_grid_sum`` (road km between home and work cell of the ``persons - excluded`` rows), km; the same
+    for the persons working in KOM: ``within``, ``km_matrix_within_sum``, ``km_grid_within_sum`` (km).
+
+    ``pair_km``: the cell-pair km source (default :func:`routed_km` with ``progress``); it is called once
+    with the distinct pairs of all years.
+    """
+    if matrix is None:
+        from pendling.odmatrix import load_matrix
+
+        matrix = load_matrix()
+    if not has_cells(directory):
+        raise InputError(
+            "the extract has no cell columns", file=directory, column=f"{HOME_CELL}, {WORK_CELL}",
+            hint="write it with `pendling synth --zones grid1km`, or report at municipality level (--zones municipality)")
+    pair_km = pair_km or routed_km(progress)
+    codes = matrix["origin"].unique()
+    km = matrix.select(pl.col("origin").alias("KOM"), pl.col("destination").alias("ARBKOM"), "km")
+    rows = pl.concat([
+        _clean(read_year(path), codes).join(km, on=["KOM", "ARBKOM"], how="left").select(
+            pl.lit(y, pl.Int16).alias("year"), "KOM", "ARBKOM", "km",
+            pl.col(HOME_CELL).alias("origin"), pl.col(WORK_CELL).alias("destination"))
+        for y, path in extract_files(directory).items()
+    ])
+    pairs = rows.select("origin", "destination").drop_nulls().unique().sort("origin", "destination")
+    got = pair_km(pairs)
+    missing = {"origin", "destination", "km"} - set(got.columns)
+    if missing:
+        raise InputError("the cell-pair km source returned no km", column=", ".join(sorted(missing)),
+                         hint="return origin, destination, km (road km) for every pair given")
+    got = got.select(pl.col("origin", "destination").cast(pl.String),
+                     pl.col("km").cast(pl.Float64).alias("km_grid")).unique(subset=["origin", "destination"])
+    rows = rows.join(got, on=["origin", "destination"], how="left")
+    return rows.group_by("year", "KOM").agg(
+        pl.len().cast(pl.Int64).alias("persons"),
+        pl.col("km_grid").is_null().sum().cast(pl.Int64).alias("excluded"),
+        (pl.col("KOM") != pl.col("ARBKOM")).sum().cast(pl.Int64).alias("cross_border"),
+        pl.col("km").sum().alias("km_matrix_sum"),
+        pl.col("km_grid").sum().alias("km_grid_sum"),
+        (pl.col("KOM") == pl.col("ARBKOM")).sum().cast(pl.Int64).alias("within"),
+        pl.col("km").filter(pl.col("KOM") == pl.col("ARBKOM")).sum().alias("km_matrix_within_sum"),
+        pl.col("km_grid").filter(pl.col("KOM") == pl.col("ARBKOM")).sum().alias("km_grid_within_sum"),
+    ).sort("year", "KOM")
+
+
+def grid_yearly(grid: pl.DataFrame) -> pl.DataFrame:
+    """Per year from :func:`grid_commutes`, matrix and grid side by side against the same year's AFSTB4:
+    ``persons``, ``excluded``, ``cross_border_share``; ``dst_national_km`` (km);
+    ``matrix_national_km`` / ``grid_national_km`` (person-weighted means, km) and their ratios to DST
+    (``matrix_ratio``, ``grid_ratio``); ``matrix_correlation`` / ``grid_correlation`` (Pearson r of the
+    per-municipality means with AFSTB4 by residence municipality); ``grid_ok`` (both grid figures inside
+    the bands of ``grid_national_mean_km_ratio`` and ``grid_municipal_mean_km_correlation``)."""
+    by = grid_municipal(grid)
+    bands = {t["metric"]: (t["low"], t["high"]) for t in realism_targets().iter_rows(named=True)}
+    corr = []
+    for (y,), g in by.filter(pl.col("afstb4_km").is_not_null()).group_by("year", maintain_order=True):
+        r = {"year": y}
+        for level in ("matrix", "grid"):
+            r[f"{level}_correlation"] = (float(np.corrcoef(g[f"{level}_km"], g["afstb4_km"])[0, 1])
+                                         if g.height > 1 else float("nan"))
+        corr.append(r)
+    out = grid.group_by("year").agg(pl.col("persons", "excluded", "cross_border", "km_matrix_sum", "km_grid_sum").sum()).select(
+        "year", "persons", "excluded",
+        (pl.col("cross_border") / pl.col("persons")).alias("cross_border_share"),
+        (pl.col("km_matrix_sum") / pl.col("persons")).alias("matrix_national_km"),
+        (pl.col("km_grid_sum") / (pl.col("persons") - pl.col("excluded"))).alias("grid_national_km"),
+    ).join(pl.DataFrame(corr, schema={"year": pl.Int16, "matrix_correlation": pl.Float64,
+                                      "grid_correlation": pl.Float64}), on="year", how="left").join(
+        afstb4_national_km().select("year", pl.col("km").alias("dst_national_km")), on="year", how="left").sort("year")
+    lo_r, hi_r = bands["grid_national_mean_km_ratio"]
+    lo_c, hi_c = bands["grid_municipal_mean_km_correlation"]
+    return out.with_columns(
+        (pl.col("matrix_national_km") / pl.col("dst_national_km")).alias("matrix_ratio"),
+        (pl.col("grid_national_km") / pl.col("dst_national_km")).alias("grid_ratio"),
+    ).with_columns(
+        (pl.col("grid_ratio").is_between(lo_r, hi_r) & pl.col("grid_correlation").is_between(lo_c, hi_c))
+        .fill_null(False).alias("grid_ok")
+    ).select("year", "persons", "excluded", "cross_border_share", "dst_national_km", "matrix_national_km",
+             "grid_national_km", "matrix_ratio", "grid_ratio", "matrix_correlation", "grid_correlation", "grid_ok")
+
+
+def grid_municipal(grid: pl.DataFrame) -> pl.DataFrame:
+    """Per ``year`` × ``KOM`` from :func:`grid_commutes`: ``persons``, ``matrix_km`` and ``grid_km``
+    (mean km of the municipality's residents), ``afstb4_km`` (AFSTB4 of that year; null where DST has
+    none) and the misfits ``matrix_diff`` / ``grid_diff`` (model − AFSTB4, km)."""
+    return grid.select(
+        "year", "KOM", "persons",
+        (pl.col("km_matrix_sum") / pl.col("persons")).alias("matrix_km"),
+        (pl.col("km_grid_sum") / (pl.col("persons") - pl.col("excluded"))).alias("grid_km"),
+    ).join(afstb4_commute_km().select(pl.col("code").alias("KOM"), "year", pl.col("km").alias("afstb4_km")),
+           on=["KOM", "year"], how="left").with_columns(
+        (pl.col("matrix_km") - pl.col("afstb4_km")).alias("matrix_diff"),
+        (pl.col("grid_km") - pl.col("afstb4_km")).alias("grid_diff"),
+    ).sort("year", "KOM")
+
+
+def measure(
+    directory: str | Path,
+    matrix: pl.DataFrame | None = None,
+    year: int | None = None,
+    grid: pl.DataFrame | None = None,
+) -> dict[str, float]:
+    """The raw realism figures of an extract (see the module docstring); keys are metric names.
+    ``grid``: :func:`grid_commutes` of the extract, which adds the grid-level figures of the year."""
     if matrix is None:
         from pendling.odmatrix import load_matrix
 
@@ -172,15 +330,26 @@ def measure(directory: str | Path, matrix: pl.DataFrame | None = None, year: int
         out["job_change_rate"] = sums["job_changes"] / max(sums["real_both"], 1)
         out["exit_rate"] = sums["exits"] / sums["prev"]
         out["workplace_persistence"] = sums["wp_kept"] / max(sums["wp"], 1)
+    if grid is not None:
+        yr = grid_yearly(grid.filter(pl.col("year") == year))
+        if yr.height:
+            out["grid_national_mean_km_ratio"] = float(yr["grid_ratio"][0])
+            out["grid_municipal_mean_km_correlation"] = float(yr["grid_correlation"][0])
     out["year"] = float(year)
     out["persons"] = float(n)
     return out
 
 
-def realism_report(directory: str | Path, matrix: pl.DataFrame | None = None, year: int | None = None) -> pl.DataFrame:
+def realism_report(
+    directory: str | Path,
+    matrix: pl.DataFrame | None = None,
+    year: int | None = None,
+    grid: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Metric table: ``metric``, ``value``, ``target``, ``low``, ``high``, ``ok`` (value inside the band),
-    ``unit``, ``source`` — one row per target in ``realism_targets.csv`` that the extract allows."""
-    values = measure(directory, matrix, year)
+    ``unit``, ``source`` — one row per target in ``realism_targets.csv`` that the extract allows (the
+    grid rows only with ``grid``, :func:`grid_commutes` of the extract)."""
+    values = measure(directory, matrix, year, grid)
     rows = [
         {**t, "value": values[t["metric"]], "ok": bool(t["low"] <= values[t["metric"]] <= t["high"])}
         for t in realism_targets().iter_rows(named=True)
