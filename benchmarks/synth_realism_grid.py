@@ -7,7 +7,8 @@ beside the municipality matrix km. Rerunnable in one command after changes to th
 ``--synth`` (re)writes the extract (``pendling synth --persons N --years Y --zones grid1km --seed 1``,
 child process under /usr/bin/time -v); without it an existing extract in ``--work`` is reported on.
 The report runs in this process (routing cold unless the pair cache of PENDLING_CACHE_DIR holds the
-pairs). Writes benchmarks/synth_realism_grid.md (or ``--md``) and ``--work``/grid_municipal.parquet.
+pairs). Writes benchmarks/synth_realism_grid.md (or ``--md``; text below its analysis marker is kept) and
+``--work``/grid_municipal.parquet.
 The machine is shared: CPU seconds are the figure to compare, wall time depends on the load.
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
+MARKER = "<!-- analysis: written by hand, kept when synth_realism_grid.py rewrites the tables above -->"
 sys.path.insert(0, str(ROOT / "src"))
 
 from pendling import synth as api  # noqa: E402
@@ -105,11 +107,15 @@ def main() -> None:
         grid.filter(pl.col("year") == last_year).select(
             "KOM", (pl.col("within") / pl.col("persons")).alias("within_share"),
             (pl.col("km_matrix_within_sum") / pl.col("within")).alias("within_matrix_km"),
-            (pl.col("km_grid_within_sum") / pl.col("within")).alias("within_grid_km")), on="KOM")
+            (pl.col("km_grid_within_sum") / pl.col("within")).alias("within_grid_km"),
+            ((pl.col("km_matrix_sum") - pl.col("km_matrix_within_sum")) / pl.col("cross_border")).alias("cross_matrix_km"),
+            ((pl.col("km_grid_sum") - pl.col("km_grid_within_sum")) / pl.col("cross_border")).alias("cross_grid_km"),
+        ), on="KOM")
     if names is not None:
         m = m.join(names, on="KOM", how="left")
     cols = ["KOM", *(["name"] if names is not None else []), "persons", "afstb4_km", "matrix_km", "grid_km",
-            "matrix_diff", "grid_diff", "within_share", "within_matrix_km", "within_grid_km"]
+            "matrix_diff", "grid_diff", "within_share", "within_matrix_km", "within_grid_km", "cross_matrix_km",
+            "cross_grid_km"]
     worst_grid = m.sort(pl.col("grid_diff").abs(), descending=True).head(12).select(cols)
     worst_matrix = m.sort(pl.col("matrix_diff").abs(), descending=True).head(12).select(cols)
     rmse = m.filter(pl.col("afstb4_km").is_not_null()).select(
@@ -156,7 +162,8 @@ def main() -> None:
         "",
         f"Grid inside both bands in {n_ok} of {yearly.height} years. Person-weighted RMSE of the municipal means "
         f"against AFSTB4 {last_year}: matrix {rmse['matrix'][0]:.2f} km, grid {rmse['grid'][0]:.2f} km. "
-        "within_share = share of employed working in their residence municipality; within_*_km = their mean km.",
+        "within_share = share of employed working in their residence municipality; within_*_km = their mean km; "
+        "cross_*_km = mean km of those working elsewhere.",
         "",
         f"## Worst municipalities at grid level ({last_year}, model − AFSTB4, km)",
         "",
@@ -171,7 +178,9 @@ def main() -> None:
         fmt_table(table.select("metric", "value", "target", "low", "high", "ok")),
         "",
     ]
-    a.md.write_text("\n".join(md))
+    # the hand-written analysis below the marker survives a rerun (its numbers say when they were taken)
+    kept = a.md.read_text().split(MARKER, 1)[1] if a.md.is_file() and MARKER in a.md.read_text() else "\n"
+    a.md.write_text("\n".join(md) + MARKER + kept)
     print(f"wrote {a.md}")
 
 

@@ -133,3 +133,12 @@ def test_cli_report_routes_cells_unless_told_municipality(dirty_grid, monkeypatc
                         env={"COLUMNS": "250"})
     assert res.exit_code == 0, res.output
     assert "grid_municipal_mean_km_correlation" not in res.output and len(seen) == 1
+
+
+def test_no_routable_pair_at_all_is_an_error(dirty_grid, matrix) -> None:
+    """Cell ids the router does not know (e.g. another id format) must not pass as 'everyone excluded'."""
+    def nothing(pairs: pl.DataFrame) -> pl.DataFrame:
+        return pairs.with_columns(pl.lit(None, pl.Float64).alias("km"))
+
+    with pytest.raises(InputError, match="no home-work cell pair"):
+        rep.grid_commutes(dirty_grid.directory, matrix=matrix, pair_km=nothing)

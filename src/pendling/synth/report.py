@@ -92,7 +92,8 @@ def read_year(path: Path) -> pl.DataFrame:
         pl.col("LBNR").cast(pl.Int64),
         pl.col("ARBKOM").cast(pl.Int16),
         pl.col(DISCO).cast(pl.String).replace("", None),
-        *(pl.col(c).cast(pl.String).replace("", None) for c in cells),
+        # cell ids as written (text ids such as 1km_6170_720); an empty text id is a missing cell
+        *((pl.col(c).replace("", None) if df.schema[c] == pl.String else pl.col(c)) for c in cells),
     )
 
 
@@ -186,8 +187,12 @@ def grid_commutes(
     if missing:
         raise InputError("the cell-pair km source returned no km", column=", ".join(sorted(missing)),
                          hint="return origin, destination, km (road km) for every pair given")
-    got = got.select(pl.col("origin", "destination").cast(pl.String),
+    got = got.select(pl.col("origin").cast(rows.schema["origin"]), pl.col("destination").cast(rows.schema["destination"]),
                      pl.col("km").cast(pl.Float64).alias("km_grid")).unique(subset=["origin", "destination"])
+    if pairs.height and got["km_grid"].null_count() == got.height:
+        raise InputError("no home-work cell pair of the extract could be routed", file=directory,
+                         column=f"{HOME_CELL}, {WORK_CELL}", values=pairs.head(3).rows(),
+                         hint="check that the cell ids are ids of the 1 km grid (pendling.zones)")
     rows = rows.join(got, on=["origin", "destination"], how="left")
     return rows.group_by("year", "KOM").agg(
         pl.len().cast(pl.Int64).alias("persons"),
