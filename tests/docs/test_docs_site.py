@@ -14,7 +14,7 @@ import pytest
 
 from pendling.mobility.flows import BUCKETS
 from pendling.mobility.flows import ZONE_BUCKETS as FLOW_ZONE_BUCKETS
-from pendling.panel.buckets import PANEL_BUCKETS, ZONE_BUCKETS
+from pendling.panel.buckets import PANEL_BUCKETS, SHORT_ROW_BUCKET, ZONE_BUCKETS
 from pendling.statfiles import XPT5_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_a_broken_reference_fails_the_build(tmp_path: Path, broken: str) -> None
 def test_every_attrition_bucket_is_documented() -> None:
     panel = (DOCS / "method" / "panel.md").read_text(encoding="utf-8")
     flows = (DOCS / "method" / "flows.md").read_text(encoding="utf-8")
-    assert [b for b in {**PANEL_BUCKETS, **ZONE_BUCKETS} if f"`{b}`" not in panel] == []
+    assert [b for b in {**PANEL_BUCKETS, **ZONE_BUCKETS, **SHORT_ROW_BUCKET} if f"`{b}`" not in panel] == []
     assert [b for b in {**BUCKETS, **FLOW_ZONE_BUCKETS} if f"`{b}`" not in flows] == []
 
 

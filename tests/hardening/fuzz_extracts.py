@@ -5,7 +5,8 @@
 folder — one to three year files of 0–25 rows in DST column names, in Parquet, CSV, Stata, SAS
 transport or SAS7BDAT — with one or two *mutations* from :data:`MUTATIONS` applied:
 
-random bytes, truncated files, ragged CSV lines, quoted separators and embedded newlines, NUL bytes,
+random bytes, truncated files, ragged CSV lines, CSV rows cut short and empty lines (strict: an error
+naming them; lenient: counted as excluded_short_row), quoted separators and embedded newlines, NUL bytes,
 ';' and tab separators, BOM + CRLF, latin-1 vs UTF-8 with æøå in values and headers, numbers beyond
 64 bits and negative ids, floats in id columns ('101.0'), SAS missing values ('.'), mixed types within
 a column, duplicate or lower-case column names, empty and header-only files, a year folder with no
@@ -148,6 +149,7 @@ class State:
     year_column: dict[int, int] | None = None  # year → value written in an AAR column
     names: dict[int, str] = field(default_factory=dict)  # year → file name
     lenient: bool = False
+    extra_rows: int = 0  # rows the byte mutations add (an empty line is a row too)
 
 
 def _any_row(s: State) -> tuple[int, int] | None:
@@ -288,6 +290,12 @@ def m_ragged(s: State) -> None:
     s.rows_known = False
 
 
+def m_short_rows(s: State) -> None:
+    """CSV rows cut after 1 to 5 fields, or empty lines put in (read leniently in half the cases)"""
+    s.raw["__short__"] = b""
+    s.lenient = s.rnd.random() < 0.5
+
+
 def m_truncated(s: State) -> None:
     """a file cut short (copy interrupted)"""
     s.raw["__truncate__"] = b""
@@ -319,9 +327,9 @@ MUTATIONS: dict[str, Callable[[State], None]] = {
     for f in (m_text_keys, m_huge_numbers, m_negative_ids, m_float_ids, m_sas_missing, m_mixed_types,
               m_lower_case, m_duplicate_column, m_extra_danish_column, m_quoted_separator, m_separator,
               m_bom_crlf, m_year_disagrees, m_empty_and_header_only, m_empty_year_folder, m_nul_bytes,
-              m_ragged, m_truncated, m_random_bytes, m_sas7bdat)
+              m_ragged, m_truncated, m_random_bytes, m_sas7bdat, m_short_rows)
 }
-CSV_ONLY = {"quoted_separator", "separator", "bom_crlf", "ragged", "nul_bytes"}
+CSV_ONLY = {"quoted_separator", "separator", "bom_crlf", "ragged", "nul_bytes", "short_rows"}
 
 
 def _post(s: State, files: dict[str, bytes | None]) -> None:
@@ -342,6 +350,22 @@ def _post(s: State, files: dict[str, bytes | None]) -> None:
         sep = str(s.csv_kw.get("sep", ",")).encode()
         for i in s.rnd.sample(body, min(len(body), s.rnd.randint(1, 2))):
             lines[i] = lines[i] + sep + b"99" if s.rnd.random() < 0.5 else lines[i].rsplit(sep, 1)[0]
+        files[n] = b"\n".join(lines)
+    if "__short__" in s.raw:
+        n = s.rnd.choice(names)
+        lines = files[n].split(b"\n")
+        body = [i for i in range(1, len(lines)) if lines[i].strip()]
+        sep = str(s.csv_kw.get("sep", ",")).encode()
+        if b'"' in files[n]:  # a cut inside a quoted value changes how the rest splits into records
+            s.rows_known = False
+        for i in sorted(s.rnd.sample(body, min(len(body), s.rnd.randint(1, 3))), reverse=True):
+            end = b"\r" if lines[i].endswith(b"\r") else b""
+            if s.rnd.random() < 0.7:
+                fields = lines[i].removesuffix(end).split(sep)
+                lines[i] = sep.join(fields[: s.rnd.randint(1, max(1, len(fields) - 1))]) + end
+            else:
+                lines.insert(i, end)
+                s.extra_rows += 1
         files[n] = b"\n".join(lines)
     if "__truncate__" in s.raw:
         n = s.rnd.choice(names)
@@ -391,7 +415,7 @@ def make_case(index: int, rnd: random.Random) -> FuzzCase:
         id=f"case{index:04d}",
         mutations=chosen,
         files=files,
-        rows=rows if s.rows_known else None,
+        rows=rows + s.extra_rows if s.rows_known and rows is not None else None,
         lenient=s.lenient,
         compute=len(s.years) >= 2 and rnd.random() < 0.25,
     )

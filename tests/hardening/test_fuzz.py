@@ -56,6 +56,7 @@ def test_generated_extracts_never_crash(tmp_path: Path) -> None:
     messages: dict[str, int] = {}
     outcomes = {0: 0, 2: 0}
     checked_rows = 0
+    short_cases = {False: 0, True: 0}
     for case in generated:
         folder = case.write(tmp_path / "in")
         out = tmp_path / "out" / case.id
@@ -65,6 +66,12 @@ def test_generated_extracts_never_crash(tmp_path: Path) -> None:
         assert code in (0, 2), where
         assert "Traceback" not in stdout + stderr, where
         outcomes[code] += 1
+        if case.mutations == ["short_rows"]:  # rows cut short: an error naming them, or counted with --lenient
+            short_cases[case.lenient] += 1
+            if case.lenient:
+                assert code == 0 and "excluded_short_row" in stdout and "fewer fields" in stdout, where
+            else:
+                assert code == 2 and "fewer fields than the header" in stderr and "--lenient" in stderr, where
         if code == 2:
             assert "error:" in stderr and "file:" in stderr + stdout or "years" in stderr, where
             messages[_message_kind(stderr)] = messages.get(_message_kind(stderr), 0) + 1
@@ -98,6 +105,7 @@ def test_generated_extracts_never_crash(tmp_path: Path) -> None:
         print(f"  {n:4d}  {kind[:150]}")
     assert outcomes[0] >= 100 and outcomes[2] >= 100  # both outcomes exercised, the test can fail
     assert checked_rows >= 100
+    assert min(short_cases.values()) >= 3, short_cases  # both ways of reading short rows exercised
     assert len(messages) >= MIN_DISTINCT_MESSAGES
     # the whole run stayed small (this process: the test runner plus every in-process case)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 * 1024 * 1024  # KiB → 2 GiB

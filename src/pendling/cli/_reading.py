@@ -48,7 +48,8 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         rich_help_panel="Reading extracts")], None),
     "lenient": (Annotated[bool, typer.Option(
         "--lenient", metavar="", help="Read values that are not whole numbers as missing (counted, warned) instead of "
-                          "stopping. An unreadable ADRESSE_ID makes moves fall back to KOM changes.",
+                          "stopping. An unreadable ADRESSE_ID makes moves fall back to KOM changes. CSV rows "
+                          "with fewer fields than the header are left out (counted: excluded_short_row).",
         rich_help_panel="Reading extracts")], False),
     "no_cache": (Annotated[bool, typer.Option(
         "--no-cache", metavar="", help="Read and validate the extracts even if the validated-panel cache holds them, "

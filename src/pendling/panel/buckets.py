@@ -81,17 +81,25 @@ ZONE_BUCKETS: dict[str, str] = {
     ),
 }
 ZONES_AFTER = "excluded_work_invalid_code"  # zone buckets follow this one in the precedence order
-BUCKET_ENUM = pl.Enum([*PANEL_BUCKETS, *ZONE_BUCKETS])
+# Only with lenient reading (strict=False), where a CSV row with fewer fields than its header is left
+# out instead of stopping the load (pendling.panel.readers.short_records); tested before every other
+# bucket, and listed only when such rows occur, so other attrition tables stay exactly as they were.
+SHORT_ROW_BUCKET: dict[str, str] = {
+    "excluded_short_row": (
+        "CSV row with fewer fields than the header (cut short, an empty line, or a record split by a line "
+        "break inside a value); its values are not used (lenient reading only: otherwise an error)"
+    ),
+}
+BUCKET_ENUM = pl.Enum([*PANEL_BUCKETS, *ZONE_BUCKETS, *SHORT_ROW_BUCKET])
 
 
-def bucket_order(zones: bool = False) -> dict[str, str]:
-    """Buckets in precedence order with descriptions; with ``zones`` the zone buckets are included."""
-    if not zones:
-        return dict(PANEL_BUCKETS)
-    out: dict[str, str] = {}
+def bucket_order(zones: bool = False, short_rows: bool = False) -> dict[str, str]:
+    """Buckets in precedence order with descriptions; with ``zones`` the zone buckets are included,
+    with ``short_rows`` the bucket of CSV rows with too few fields (first)."""
+    out: dict[str, str] = dict(SHORT_ROW_BUCKET) if short_rows else {}
     for b, d in PANEL_BUCKETS.items():
         out[b] = d
-        if b == ZONES_AFTER:
+        if zones and b == ZONES_AFTER:
             out.update(ZONE_BUCKETS)
     return out
 
@@ -124,6 +132,8 @@ def panel_attrition(buckets: pl.DataFrame, *, zones: bool = False) -> pl.DataFra
     """Attrition table from a frame with one row per input row and columns ``year``, ``bucket``.
 
     ``zones``: the extract has zone columns, so the zone buckets are listed too (zeros included).
+    ``excluded_short_row`` (lenient reading of CSV rows with too few fields) is listed, for every year,
+    when it holds any row.
 
     Every bucket appears for every year (zeros included) so tables from different runs line up.
     Rows without a year (``excluded_year_missing``, or ``excluded_null_pnr`` when the PNR is missing
@@ -131,7 +141,8 @@ def panel_attrition(buckets: pl.DataFrame, *, zones: bool = False) -> pl.DataFra
     """
     counts = buckets.group_by("year", "bucket").agg(pl.len().cast(pl.Int64).alias("n"))
     years = counts.select(pl.col("year").cast(pl.Int16)).unique()
-    names = bucket_order(zones)
+    short_rows = bool(counts.filter(pl.col("bucket").cast(pl.String).is_in(list(SHORT_ROW_BUCKET)))["n"].sum())
+    names = bucket_order(zones, short_rows)
     grid = years.join(pl.DataFrame({"bucket": list(names)}, schema={"bucket": pl.String}), how="cross")
     # Without a year a row is 'excluded_year_missing', or 'excluded_null_pnr' when the PNR is missing
     # too (that bucket comes first): keep the null year for the first always, for any other only if

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 # bump when what load_panel produces or how an entry is laid out changes (the version alone does not
 # move between development commits)
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: CSV rows with too few fields are an error (strict) or excluded_short_row
 GENERATOR = "pendling.panel.cache"
 MANIFEST = "manifest.json"
 DEFAULT_MAX_BYTES = 20 * 1024**3

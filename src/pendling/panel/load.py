@@ -30,7 +30,9 @@ from pendling.panel.buckets import (
 from pendling.panel.columns import ZONE_FIELDS, ZONE_SCHEMA, ColumnMap, load_column_map, year_from_name
 from pendling.panel.jobgroups import assign_job_group, default_mapping_path, load_mapping
 from pendling.panel.keys import KEY_FIELDS, KeyDictionary, decode_keys, is_integer_text
-from pendling.panel.readers import RawInput, Source, csv_record_problems, discover, open_frame, open_input
+from pendling.panel.readers import (
+    RawInput, Source, csv_record_problems, discover, open_frame, open_input, raise_short_rows,
+)
 from pendling.panel.zonecheck import apply_zone_buckets, zone_flag_counts
 from pendling.panel.validate import (
     CodeRules,
@@ -216,6 +218,8 @@ def _load(
 ) -> Panel:
     """:func:`load_panel` without the cache."""
     inputs, warnings, unopened_years = _open(source, cmap, wanted, step)
+    if strict:  # CSV rows with too few fields: stop before reading (lenient: excluded_short_row)
+        raise_short_rows(inputs)
     step("reading and converting types")
     parsed, frames, integer_keys = [], [], []
     keys: dict[str, KeyDictionary] = {}

@@ -168,6 +168,22 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
         disco_numeric.fill_null(False).alias("_disco_numeric"),
         disco_bad.alias("_disco_bad"),
     ]
+    short = "_short_row" in schema  # CSV rows with too few fields (lenient reading: excluded_short_row)
+    if short:
+        # their values may belong to other columns (a record split by a line break): none is used,
+        # none counts as unreadable or as a duplicate; the row keeps only its year, if readable
+        is_short = pl.col("_short_row")
+
+        def masked(v: pl.Expr) -> pl.Expr:
+            name = v.meta.output_name()
+            if name == "year":
+                return v
+            if name in ("_disco_numeric", "_disco_bad"):
+                return (v & ~is_short).alias(name)
+            return pl.when(is_short).then(None).otherwise(v).alias(name)
+
+        values = [masked(v) for v in values]
+        present = {f: p & ~is_short for f, p in present.items()}
     bad_bits = [
         (present[f] & pl.col(f).is_null()).fill_null(False).cast(pl.UInt8) * _BITS[f] for f in present
     ] + [pl.col("_disco_bad").fill_null(False).cast(pl.UInt8) * _BITS["disco"]]
@@ -176,7 +192,8 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
         .with_columns(values)
         .with_columns(pl.sum_horizontal(bad_bits).cast(pl.UInt8).alias("_bad"), pl.lit(index, pl.UInt32).alias("_file"))
     )
-    lazy = staged.select(*_INT_FIELDS, "disco", *zone_fields, "_file", "_bad", "_disco_numeric")
+    lazy = staged.select(*_INT_FIELDS, "disco", *zone_fields, "_file", "_bad", "_disco_numeric",
+                         *(["_short_row"] if short else []))
     return ParsedInput(raw, lazy, staged)
 
 
@@ -297,6 +314,8 @@ def assign_buckets(
     unclassified_codes = codes.filter(pl.col("g") == "unclassified")["disco"].drop_nulls().to_list()
     unclassified = pl.col("disco").is_null() | pl.col("disco").is_in(unclassified_codes)
 
+    # CSV rows with too few fields (only with lenient reading; see readers.short_records): first
+    short = pl.col("_short_row").fill_null(False) if "_short_row" in frame.columns else pl.lit(False)
     frame = frame.with_columns(
         duplicate.alias("_duplicate"),
         home_alias.alias("_home_alias"),
@@ -304,7 +323,9 @@ def assign_buckets(
         unclassified.alias("_unclassified"),
     )
     bucket = (
-        pl.when(pl.col("pnr").is_null())
+        pl.when(short)
+        .then(_bucket("excluded_short_row"))
+        .when(pl.col("pnr").is_null())
         .then(_bucket("excluded_null_pnr"))
         .when(pl.col("year").is_null())
         .then(_bucket("excluded_year_missing"))
