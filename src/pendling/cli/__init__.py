@@ -16,7 +16,34 @@ import importlib  # noqa: E402
 from typing import Any  # noqa: E402
 
 import typer  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
+from typer.core import TyperArgument, TyperGroup, TyperOption  # noqa: E402
+
+# typer (0.29) puts a Python type in angle brackets in the help's type column of every parameter that
+# has no metavar: '<bool>' beside every flag (--help and --version too), '<int>', '<str>', '<path>',
+# '<list[str]>', '<error|drop|first>'. Help shows what to type instead: nothing beside a flag, the
+# choices as a|b, else an upper-case word (INTEGER, TEXT, PATH) as click always did.
+_TYPE_WORDS = {"int": "INTEGER", "int range": "INTEGER", "float": "FLOAT", "float range": "FLOAT",
+               "str": "TEXT", "text": "TEXT", "path": "PATH", "bool": "BOOLEAN", "uuid": "UUID",
+               "datetime": "DATETIME"}
+
+
+def _help_type(param: Any, ctx: Any) -> str | None:
+    """What the help shows in the type column of ``param`` (see above)."""
+    if param.metavar is not None:
+        return param.metavar
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    label = param.display_type(ctx)
+    if label.startswith("<") and label.endswith(">"):
+        label = label[1:-1]
+    if label.startswith("list[") and label.endswith("]"):
+        label = label[5:-1]
+    word = label if "|" in label else _TYPE_WORDS.get(label, label.upper())
+    return word + "..." if param.nargs != 1 else word
+
+
+TyperOption.display_type_rich = _help_type  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _help_type  # type: ignore[method-assign]
 
 # name: (module, attribute, one-line help shown by `pendling --help`). The attribute is a typer app
 # (a command group) or a command function. The help line is kept here so the listing needs no
