@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/startup.py               # 15 runs each, Markdown table on stdout
     .venv/bin/python benchmarks/startup.py --runs 30 --json results/startup.json
+    .venv/bin/python benchmarks/startup.py --only panel,plot    # a few commands (names as in COMMANDS)
 
 Each run is a fresh process (the console script next to this Python, else ``python -m pendling``);
 the floors are a bare ``python -c pass`` and ``import typer`` (the CLI framework itself, which
 pendling cannot start without). CPU time (user + sys of the child) is shown beside wall time:
 on a shared, loaded machine wall time mostly measures the wait for a core, CPU time does not.
-Target (issue 14): `pendling --help` and `pendling compute --help` ≤ 0.3 s.
+Target (issue 14): `pendling --help` and every command's `--help` ≤ 0.3 s.
 """
 
 from __future__ import annotations
@@ -31,15 +32,17 @@ def _pendling() -> list[str]:
 
 
 def cases() -> dict[str, list[str]]:
+    """The floors, `--version`, `--help`, and `--help` of every command in ``pendling.cli.COMMANDS``."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from pendling.cli import COMMANDS  # the registry only: its commands are not imported
+
     p = _pendling()
     return {
         "python -c pass (floor)": [sys.executable, "-c", "pass"],
         "python -c 'import typer' (floor)": [sys.executable, "-c", "import typer"],
         "pendling --version": [*p, "--version"],
         "pendling --help": [*p, "--help"],
-        "pendling compute --help": [*p, "compute", "--help"],
-        "pendling panel --help": [*p, "panel", "--help"],
-        "pendling plot --help": [*p, "plot", "--help"],
+        **{f"pendling {name} --help": [*p, name, "--help"] for name in COMMANDS},
     }
 
 
@@ -64,9 +67,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=15, help="runs per command (default 15)")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("--only", help="comma-separated command names: only their --help (and the floors)")
     args = ap.parse_args()
+    chosen = cases()
+    if args.only:
+        wanted = {f"pendling {n.strip()} --help" for n in args.only.split(",")}
+        chosen = {k: v for k, v in chosen.items() if k in wanted or "(floor)" in k}
     load_before = os.getloadavg()
-    rows = {name: measure(cmd, args.runs) for name, cmd in cases().items()}
+    rows = {name: measure(cmd, args.runs) for name, cmd in chosen.items()}
     load_after = os.getloadavg()
     print(f"| command | wall median (s) | wall min–max (s) | CPU median (s) |\n|---|---|---|---|")
     for name, r in rows.items():

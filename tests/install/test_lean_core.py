@@ -2,8 +2,8 @@
 
 Runs in subprocesses with the extras' packages blocked by a meta-path finder, as on a machine where
 they were never installed: synth → panel check → compute → .dta output work; plot, map and roads
-build fail with exit 2 and the extra to install. Also: `pendling --help` and `pendling compute
---help` import no heavy package (no timing here: benchmarks/startup.py measures the time).
+build fail with exit 2 and the extra to install. Also: `pendling --help` and the --help of every
+command import no heavy package (no timing here: benchmarks/startup.py measures the time).
 """
 
 from __future__ import annotations
@@ -155,7 +155,22 @@ HEAVY = ["matplotlib", "geopandas", "shapely", "pyproj", "osmium", "mapbox_vecto
          "pendling.panel", "pendling.mobility", "pendling.synth"]
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["compute", "--help"], []])
+def _help_argvs() -> list[list[str]]:
+    """`pendling --help`, bare `pendling`, and --help of every command and sub-command of cli.COMMANDS."""
+    from pendling.cli import command_tree
+
+    out: list[list[str]] = [["--help"], []]
+
+    def walk(cmd: object, path: list[str]) -> None:
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            out.append([*path, name, "--help"])
+            walk(sub, [*path, name])
+
+    walk(command_tree(), [])
+    return out
+
+
+@pytest.mark.parametrize("argv", _help_argvs(), ids=lambda a: " ".join(a) or "(no arguments)")
 def test_help_imports_no_heavy_package(tmp_path: Path, argv: list[str]) -> None:
     code = textwrap.dedent(f"""
         import json, sys
@@ -185,12 +200,14 @@ def test_listed_help_lines_are_the_commands_own() -> None:
 
 
 def test_cli_modules_without_top_level_polars_import_it_where_used() -> None:
-    """cli/_common.py and cli/compute.py import polars only for type checking (so `compute --help`
-    stays fast): every function there that uses ``pl`` at run time must import it itself. Static, so
-    a new helper added in a rebase fails here, not in a user's run."""
+    """The CLI modules import polars only for type checking (so every command's --help stays fast):
+    every function there that uses ``pl`` at run time must import it itself. Static, so a new helper
+    added in a rebase fails here, not in a user's run."""
     import ast
 
-    for name in ("_common.py", "compute.py"):
+    modules = sorted(p.name for p in (ROOT / "src" / "pendling" / "cli").glob("*.py"))
+    assert {"_common.py", "compute.py", "panel.py", "plot.py", "matrix.py"} <= set(modules)
+    for name in modules:
         tree = ast.parse((ROOT / "src" / "pendling" / "cli" / name).read_text(encoding="utf-8"))
         top = [n for n in tree.body if isinstance(n, ast.Import) and any(a.name == "polars" for a in n.names)]
         assert not top, f"cli/{name} imports polars at module level"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
-from pendling import geo
 from pendling.cli._common import console, friendly_errors, print_frame
+
+# polars and pendling.geo are imported where used: `pendling geo --help` stays fast
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,6 +21,10 @@ def list_(
     kommunegruppe: Annotated[int | None, typer.Option(help="Only this DST kommunegruppe (1–5).")] = None,
 ) -> None:
     """List the municipalities with region, kommunegruppe, area (km²) and centroid."""
+    import polars as pl
+
+    from pendling import geo
+
     df = geo.municipalities()
     if region is not None:
         df = df.filter(pl.col("region_code") == region)
@@ -42,6 +46,8 @@ def build(
     out: Annotated[Path | None, typer.Option(help="Output directory (default data/municipalities).")] = None,
 ) -> None:
     """Rebuild the municipality files from the raw DAGI/DST inputs (deterministic)."""
+    from pendling import geo
+
     df = geo.build(raw, out)
     target = out or geo.paths.municipalities_dir()
     console.print(

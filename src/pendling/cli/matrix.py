@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
+from pendling import paths
 from pendling._extras import optional
-from pendling import io, odmatrix, paths, routing
 from pendling.cli._common import console, friendly_errors, print_frame, progress
 from pendling.cli.roads import default_graph_dir
 from pendling.errors import InputError
+
+if TYPE_CHECKING:  # polars, pendling.routing (scipy) and odmatrix are imported where used: --help stays fast
+    import polars as pl
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -40,6 +42,8 @@ def build(
     out: Annotated[Path | None, typer.Option(help="Output directory (default data/od_matrix).")] = None,
 ) -> None:
     """Compute the matrix and write od_matrix.parquet, od_matrix_wide.csv and provenance.json."""
+    from pendling import routing
+
     if internal not in ("area", "network", "zero"):
         raise InputError("--internal must be 'area', 'network' or 'zero'", values=[internal])
     g = None
@@ -52,7 +56,7 @@ def build(
             gdir = graph or default_graph_dir()
             g = routing.load_graph(gdir)
         bar.update(task, description="routing")
-        pts: pl.DataFrame | str
+        pts: "pl.DataFrame | str"  # quoted: polars comes with routing, it is not imported here
         if points in ("inside", "centroid"):
             pts, label = points, f"municipalities:{points}"
         else:
@@ -97,6 +101,10 @@ def show(
     matrix: Annotated[Path | None, typer.Option(help="Matrix file (default: the shipped one).")] = None,
 ) -> None:
     """Travel time (minutes), road km and ferry minutes for one origin→destination pair, both ways."""
+    import polars as pl
+
+    from pendling import odmatrix
+
     df = odmatrix.load_matrix(matrix)
     rows = [odmatrix.lookup(df, from_, to), odmatrix.lookup(df, to, from_)] if from_ != to else [odmatrix.lookup(df, from_, to)]
     out = pl.DataFrame(rows)
@@ -111,6 +119,10 @@ def check(
     tolerance: Annotated[float, typer.Option(help="Triangle-inequality tolerance in minutes.")] = 0.5,
 ) -> None:
     """Sanity report: symmetry ratio, triangle-inequality violations, unreachable and slowest pairs."""
+    import polars as pl
+
+    from pendling import odmatrix, routing
+
     df = odmatrix.load_matrix(matrix)
     rep = routing.check_matrix(df, tolerance_min=tolerance)
     console.print(f"municipalities: {rep['municipalities']}, pairs: {rep['pairs']:,}")
@@ -139,6 +151,9 @@ def pairs(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write routed pairs in the user cache.")] = False,
 ) -> None:
     """Car minutes, road km and ferry minutes for every origin→destination row of a pair file."""
+    import polars as pl
+
+    from pendling import io, routing
     from pendling.routing.pairs import last_summary
 
     if not pairs_file.is_file():

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.markup import escape
 
 from pendling.cli._common import console, friendly_errors, print_frame, show_path
 from pendling.cli._reading import ReadOptions, print_warnings, reading_options
 from pendling.errors import InputError
-from pendling.panel import Panel, attrition_wide, export_panel
 from pendling.yearspec import parse_years
+
+if TYPE_CHECKING:  # polars and pendling.panel are imported where used: `pendling panel --help` stays fast
+    from pendling.panel import Panel
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -32,6 +32,10 @@ def _load(paths: list[str], years: str | None, reading: ReadOptions) -> Panel:
 
 
 def _report(panel: Panel) -> None:
+    import polars as pl
+
+    from pendling.panel import attrition_wide
+
     console.print(f"[bold]{len(panel.sources)} source(s)[/]: " + ", ".join(Path(s).name for s in panel.sources))
     print_frame(panel.rows_per_year(), title="Rows per year")
     print_frame(attrition_wide(panel.attrition), title="Attrition (every input row in one bucket)")
@@ -104,6 +108,8 @@ def export(
         raise InputError("--out must end in .parquet or .csv", file=out)
     panel = _load(paths, years, reading)
     _report(panel)
+    from pendling.panel import export_panel
+
     written = export_panel(panel, out, mapping=reading.jobgroups, min_n=min_n)
     show_path("Wrote", list(written.values()))
     _verdict(panel)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from pendling.cli._common import console, friendly_errors, print_frame, progress, show_path
 from pendling.cli._reading import ReadOptions, print_warnings, reading_options
 from pendling._extras import optional
 from pendling.errors import InputError
+
+if TYPE_CHECKING:  # polars is imported where used: `pendling plot --help` stays fast
+    import polars as pl
 
 
 def _headless(extra: str, command: str) -> None:
@@ -40,6 +42,8 @@ def read_table(path: Path) -> pl.DataFrame:
     .parquet, .csv or .xlsx (the 'results' sheet of a results workbook, else the first sheet)."""
     if not path.is_file():
         raise InputError("results file not found", file=path, hint="give the file `pendling compute` wrote")
+    import polars as pl
+
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return pl.read_parquet(path)
@@ -56,6 +60,7 @@ def read_table(path: Path) -> pl.DataFrame:
 
 def _read_xlsx(path: Path) -> pl.DataFrame:
     import openpyxl
+    import polars as pl
 
     try:
         sheets = openpyxl.load_workbook(path, read_only=True).sheetnames
@@ -222,6 +227,8 @@ def plotted_display(data: pl.DataFrame) -> pl.DataFrame:
 
 
 def _frame(panel) -> pl.DataFrame:  # noqa: ANN001 (a pendling.panel.Panel or a canonical frame)
+    import polars as pl
+
     return panel if isinstance(panel, pl.DataFrame) else panel.frame
 
 

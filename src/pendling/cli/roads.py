@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
-from pendling import paths, routing
+from pendling import paths
 from pendling.cli._common import console, friendly_errors, print_frame, progress
+
+# polars and pendling.routing (scipy) are imported where used: `pendling roads --help` stays fast
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,6 +34,10 @@ def build(
 ) -> None:
     """Build the car network: drivable roads, one-ways, ferries; keep the largest strongly connected
     component (dropped parts are reported); contract degree-2 chains; write compact Parquet."""
+    import polars as pl
+
+    from pendling import routing
+
     with progress() as bar:
         task = bar.add_task("decoding tiles" if tiles else "reading OSM", total=None)
 

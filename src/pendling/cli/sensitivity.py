@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 
 from pendling.cli._common import err_console, friendly_errors, print_frame, progress, show_path
 from pendling.cli._reading import ReadOptions, print_warnings, reading_options
+
+# polars and the engine are imported where used: `pendling sensitivity --help` stays fast
 
 
 @friendly_errors
@@ -44,6 +45,8 @@ def sensitivity(
     municipality), estimator (mean of ratios / ratio of means / median / geometric mean). Writes
     sensitivity.csv (one row per variant × value) and sensitivity.png (dot plot of the contrasts).
     """
+    import polars as pl
+
     from pendling.cli.compute import _load_panel
     from pendling.io import write_csv
     from pendling.mobility.contrast import parse_contrast
@@ -102,6 +105,8 @@ def sensitivity(
 
 def _zone_section(loaded, matrix, years, zones, graph, min_n, no_disclosure, out) -> list[Path]:
     """Municipality vs grid on the same panel (pendling.mobility.zonecompare): print and write."""
+    import polars as pl
+
     from pendling.io import write_csv
     from pendling.mobility.zonecompare import compare_zones
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from pendling.cli._common import console, friendly_errors, print_frame, progress
 from pendling.errors import InputError
+
+# polars and pendling.synth are imported where used: `pendling synth --help` stays fast
 
 
 @friendly_errors
@@ -44,6 +45,8 @@ def synth(
     with DST's published figures instead; on an extract with cells it also routes every distinct home-cell/
     work-cell pair (cached) and sets the grid's road km beside the matrix km, year by year, against AFSTB4.
     """
+    import polars as pl
+
     from pendling import synth as api
     from pendling.synth.report import resolve_year
 
