@@ -126,6 +126,95 @@ def cell_ids(x: np.ndarray, y: np.ndarray, resolution_m: int = 1000) -> pl.Serie
     ).to_series()
 
 
+# Integer cell codes (what a panel holds instead of the text ids): resolution, northing and easting of
+# the lower-left corner in metres as decimal digit fields, code = R·10^13 + N·10^6 + E, so
+# 1km_6170_720 ↔ 1000_6170000_720000 read as one number (10006170000720000). DDKN ids have at most
+# 5 northing digits in 100 m units (N < 10^7 m) and 4 easting digits (E < 10^6 m): every id has a code
+# and every code one id. Equal cells have equal codes; coarsening is integer arithmetic.
+CODE_RES = 10**13
+CODE_NORTH = 10**6
+
+
+def cell_codes(ids: pl.Series | list[str]) -> pl.Series:
+    """Int64 code of each DDKN id (see :data:`CODE_RES`); null for a missing id or one that is not a
+    DDKN cell id (syntax only: a well-formed id outside Denmark keeps its code, :func:`code_cells`
+    reports it). Parses each distinct id once."""
+    s = pl.Series("zone", ids, dtype=pl.Utf8) if not isinstance(ids, pl.Series) else ids
+    name = s.name
+    if s.dtype.is_integer():
+        return s.cast(pl.Int64).alias(name)
+    s = s.cast(pl.Utf8)
+    u = s.unique().drop_nulls()
+    cells = parse_cells(u)
+    lookup = cells.select(
+        "zone",
+        (pl.col("resolution_m").cast(pl.Int64) * CODE_RES + pl.col("north_m") * CODE_NORTH + pl.col("east_m"))
+        .alias("code"),
+    )
+    return s.replace_strict(lookup["zone"], lookup["code"], default=None, return_dtype=pl.Int64).alias(name)
+
+
+def code_cells(codes: pl.Series) -> pl.DataFrame:
+    """Decode Int64 cell codes: one row per code (order kept) with the columns of :func:`parse_cells`:
+    ``zone`` Utf8 (the DDKN id; null where the code is not a cell), ``resolution_m`` Int32, ``north_m``,
+    ``east_m`` Int64 (lower-left, EPSG:25832 m), ``error`` ('not a cell code', 'outside Denmark', null)."""
+    c = pl.col("code")
+    res, north, east = c // CODE_RES, (c // CODE_NORTH) % (CODE_RES // CODE_NORTH), c % CODE_NORTH
+    df = pl.DataFrame({"code": codes.cast(pl.Int64)}).with_columns(
+        res.alias("r"), north.alias("north_m"), east.alias("east_m"))
+    valid = (pl.col("r").is_in(list(GRID_PREFIX)) & (c >= 0) & (pl.col("north_m") % pl.col("r") == 0)
+             & (pl.col("east_m") % pl.col("r") == 0)).fill_null(False)
+    inside = pl.col("east_m").is_between(DK_EAST_M[0], DK_EAST_M[1], closed="left") & pl.col("north_m").is_between(
+        DK_NORTH_M[0], DK_NORTH_M[1], closed="left")
+    parts = []
+    for r, (n, e) in GRID_DIGITS.items():
+        parts.append(pl.when(pl.col("r") == r).then(pl.concat_str(
+            pl.lit(GRID_PREFIX[r] + "_"), (pl.col("north_m") // r).cast(pl.Utf8).str.zfill(n), pl.lit("_"),
+            (pl.col("east_m") // r).cast(pl.Utf8).str.zfill(e))))
+    return df.select(
+        pl.when(valid).then(pl.coalesce(parts)).alias("zone"),
+        pl.when(valid).then(pl.col("r")).cast(pl.Int32).alias("resolution_m"),
+        pl.when(valid).then(pl.col("north_m")).alias("north_m"),
+        pl.when(valid).then(pl.col("east_m")).alias("east_m"),
+        pl.when(c.is_null() | ~valid).then(pl.lit("not a cell code"))
+        .when(~inside).then(pl.lit("outside Denmark")).alias("error"),
+    )
+
+
+def cell_text(codes: pl.Series) -> pl.Series:
+    """The DDKN id (Utf8) of each Int64 cell code (null where missing or not a cell code); decodes
+    each distinct code once. The way back from :func:`cell_codes`, for outputs and messages."""
+    name = codes.name
+    u = codes.cast(pl.Int64).unique().drop_nulls()
+    t = code_cells(u)
+    return codes.cast(pl.Int64).replace_strict(u, t["zone"], default=None, return_dtype=pl.Utf8).alias(name)
+
+
+def coarsen_codes(codes: pl.Expr, resolution_m: int) -> pl.Expr:
+    """Codes of the cells of ``resolution_m`` holding the cells of ``codes`` (which must be that
+    resolution or finer): the corner rounded down to whole ``resolution_m``."""
+    north = (codes // CODE_NORTH) % (CODE_RES // CODE_NORTH)
+    east = codes % CODE_NORTH
+    return (pl.lit(resolution_m * CODE_RES, dtype=pl.Int64) + north // resolution_m * resolution_m * CODE_NORTH
+            + east // resolution_m * resolution_m)
+
+
+def xy_codes(x: pl.Expr, y: pl.Expr, resolution_m: int) -> pl.Expr:
+    """Code of the cell of ``resolution_m`` holding each point (EPSG:25832 metres, Float64).
+
+    A point on a cell border belongs to the cell east / north of it (DDKN cells hold their lower-left
+    corner: x = 720,000 is in easting cell 720 km). Missing or non-finite coordinates give null.
+    Coordinates beyond what a code can hold (negative, E ≥ 1,000 km, N ≥ 10,000 km) are clamped to the
+    nearest representable cell: those lie outside Denmark either way (:func:`code_cells` says so)."""
+    if resolution_m not in GRID_PREFIX:
+        raise InputError("grid resolution must be 100, 1000 or 10000 m", values=[resolution_m])
+    ok = x.is_finite() & y.is_finite()
+    top_e, top_n = CODE_NORTH - resolution_m, CODE_RES // CODE_NORTH - resolution_m
+    e = ((x / resolution_m).floor().clip(0, top_e // resolution_m) * resolution_m).cast(pl.Int64)
+    n = ((y / resolution_m).floor().clip(0, top_n // resolution_m) * resolution_m).cast(pl.Int64)
+    return pl.when(ok).then(pl.lit(resolution_m * CODE_RES, dtype=pl.Int64) + n * CODE_NORTH + e)
+
+
 @lru_cache(maxsize=1)
 def _land() -> tuple[np.ndarray, np.ndarray, object]:
     """The shipped municipality polygons in EPSG:25832: (geometries, codes, STRtree)."""

@@ -47,9 +47,10 @@ def test_panel_reads_cells_and_counts_buckets():
         [CPH, CPH, CPH, CPH, CPH, "10km_617_72", CPH],
         kom=[101, 101, 101, 101, 751, 101, 101],
     )
-    p = load_panel(df)
+    p = load_panel(df, zones="auto")
     assert p.frame.columns[-2:] == ["home_zone", "work_zone"]
-    assert p.frame.schema["home_zone"] == pl.String
+    assert p.frame.schema["home_zone"] == pl.Int64  # integer cell codes inside the engine
+    assert Z.cell_text(p.frame["home_zone"]).to_list() == [CPH, CPH, fb]
     assert p.frame["pnr"].to_list() == [1, 6, 7]  # 10 km workplace cells are valid DDKN ids too
     n = dict(p.attrition.select("bucket", "n").iter_rows())
     assert n["excluded_zone_malformed"] == 2
@@ -65,14 +66,14 @@ def test_panel_reads_cells_and_counts_buckets():
 
 
 def test_municipality_codes_are_checked_first():
-    p = load_panel(_rows(["junk"], [CPH], kom=999))
+    p = load_panel(_rows(["junk"], [CPH], kom=999), zones=True)
     n = dict(p.attrition.select("bucket", "n").iter_rows())
     assert n["excluded_home_abroad_or_unknown"] == 1 and n["excluded_zone_malformed"] == 0
 
 
 def test_without_zone_columns_nothing_changes():
     df = _rows([CPH], [CPH]).drop("BOP_DDKN", "ARB_DDKN")
-    p = load_panel(df)
+    p = load_panel(df, zones="auto")
     assert "home_zone" not in p.frame.columns
     assert p.attrition["bucket"].to_list() == list(PANEL_BUCKETS)
     assert not set(ZONE_BUCKETS) & set(p.attrition["bucket"].to_list())
@@ -83,15 +84,15 @@ def test_column_map_and_csv(tmp_path):
     df = _rows([CPH, CPH], [CPH, "1km_6176_724"]).rename({"BOP_DDKN": "CELL_HOME", "ARB_DDKN": "CELL_WORK"})
     f = tmp_path / "ras2020.csv"
     df.write_csv(f)
-    p = load_panel(f, column_map={"home_zone": "CELL_HOME", "work_zone": ["CELL_WORK"]})
-    assert p.frame["home_zone"].to_list() == [CPH, CPH]
+    p = load_panel(f, column_map={"home_zone": "CELL_HOME", "work_zone": ["CELL_WORK"]}, zones=True)
+    assert Z.cell_text(p.frame["home_zone"]).to_list() == [CPH, CPH]
     # canonical names are always tried last, as for every field
-    p2 = load_panel(df.rename({"CELL_HOME": "home_zone", "CELL_WORK": "work_zone"}))
-    assert p2.frame["work_zone"].to_list() == [CPH, CPH]
+    p2 = load_panel(df.rename({"CELL_HOME": "home_zone", "CELL_WORK": "work_zone"}), zones=True)
+    assert Z.cell_text(p2.frame["work_zone"]).to_list() == [CPH, CPH]
 
 
 def test_only_home_cells_checks_only_home():
-    p = load_panel(_rows([CPH, "junk"], [None, None]).drop("ARB_DDKN"))
+    p = load_panel(_rows([CPH, "junk"], [None, None]).drop("ARB_DDKN"), zones=True)
     assert "work_zone" not in p.frame.columns and p.frame.height == 1
 
 

@@ -55,8 +55,9 @@ def test_compute_grid_cli_equals_api_on_routed_pairs(sindal_raw, hjoerring_cells
     assert res.exit_code == 0, res.output
     assert "grid1km cells" in res.output
     got = pl.read_parquet(out)
-    panel = load_panel(src)
+    panel = load_panel(src, zones="grid1km")
     pairs = panel.frame.select(pl.col("home_zone").alias("origin"), pl.col("work_zone").alias("destination")).unique()
+    pairs = pairs.select(zones.cell_text(pairs["origin"]), zones.cell_text(pairs["destination"]))  # codes → DDKN ids
     zt = routing.pair_times(pairs, "grid1km", graph=sindal_raw, cache=False)
     assert zt["minutes"].null_count() == 0
     want = run(panel, disclosure=False, zones="grid1km", zone_times=zt.select("origin", "destination", "minutes"))
@@ -69,7 +70,7 @@ def test_compute_grid_cli_equals_api_on_routed_pairs(sindal_raw, hjoerring_cells
     notes = pl.read_csv(tmp_path / "r.method.csv")
     assert "grid1km" in dict(notes.iter_rows())["zones"]
     # the second run reads the routed node pairs back from the cache
-    run(load_panel(src), disclosure=False, zones="grid1km", graph=sindal_raw)
+    run(load_panel(src, zones=True), disclosure=False, zones="grid1km", graph=sindal_raw)
     assert pairs_mod.last_summary().node_pairs_routed == 0
 
 

@@ -21,7 +21,9 @@ def grid_extract(tmp_path_factory, matrix):
 
 
 def _crow_times(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Minutes = 2 + straight-line km between cell centres at 40 km/h (an independent toy time)."""
+    """Minutes = 2 + straight-line km between cell centres at 40 km/h (an independent toy time); ids as
+    DDKN text, as a user's pair table has them (the panel holds Int64 cell codes)."""
+    pairs = pairs.select(Z.cell_text(pairs["origin"]), Z.cell_text(pairs["destination"]))
     o, d = Z.parse_cells(pairs["origin"]), Z.parse_cells(pairs["destination"])
     km = np.hypot((o["east_m"] - d["east_m"]).to_numpy(), (o["north_m"] - d["north_m"]).to_numpy()) / 1000
     return pairs.with_columns(pl.Series("minutes", 2.0 + km / 40 * 60))
@@ -38,7 +40,7 @@ def test_grid_extract_matches_municipality_extract(grid_extract, matrix, tmp_pat
 
 
 def test_panel_reads_synthetic_cells(grid_extract):
-    p = load_panel(grid_extract.directory, on_duplicate="drop")
+    p = load_panel(grid_extract.directory, on_duplicate="drop", zones=True)
     assert {"home_zone", "work_zone"} <= set(p.frame.columns)
     n = dict(p.attrition.group_by("bucket").agg(pl.col("n").sum()).iter_rows())
     assert n["excluded_zone_malformed"] == 0 and n["excluded_zone_outside_denmark"] == 0
@@ -57,7 +59,7 @@ def test_panel_reads_synthetic_cells(grid_extract):
 
 
 def test_municipality_vs_grid_side_by_side(grid_extract):
-    p = load_panel(grid_extract.directory, on_duplicate="drop")
+    p = load_panel(grid_extract.directory, on_duplicate="drop", zones=True)
     used = p.frame.select(pl.col("home_zone").alias("origin"), pl.col("work_zone").alias("destination")).unique()
     zt = _crow_times(used)
     cmp = compare_zones(p, "grid1km", zone_times=zt, disclosure=False)
@@ -70,7 +72,7 @@ def test_municipality_vs_grid_side_by_side(grid_extract):
 
 
 def test_side_by_side_hides_small_differences(grid_extract):
-    p = load_panel(grid_extract.directory, on_duplicate="drop")
+    p = load_panel(grid_extract.directory, on_duplicate="drop", zones=True)
     used = p.frame.select(pl.col("home_zone").alias("origin"), pl.col("work_zone").alias("destination")).unique()
     cmp = compare_zones(p, "grid1km", zone_times=_crow_times(used), disclosure=True, min_n=5)
     d = (cmp.cells["n_grid"] - cmp.cells["n_municipality"]).abs()

@@ -79,9 +79,10 @@ class ReadOptions:
         }
 
     def load(self, source: str | Path | list[str], years: Iterable[int] | None = None,
-             step: Callable[[str], None] | None = None) -> Panel:
-        """``load_panel(source, years=years, ...)``; progress goes to ``step`` if given (a command
-        that already shows a bar), else to a bar of its own on the terminal."""
+             step: Callable[[str], None] | None = None, zones: bool | str = False) -> Panel:
+        """``load_panel(source, years=years, zones=zones, ...)``; progress goes to ``step`` if given (a
+        command that already shows a bar), else to a bar of its own on the terminal. ``zones``: read
+        the grid cells (False for municipality-level commands: the cell columns are not read)."""
         from pendling.panel import load_panel
         from pendling.panel.load import count_steps
 
@@ -90,7 +91,7 @@ class ReadOptions:
             src = source[0] if len(source) == 1 else source
         if step is not None:
             return load_panel(src, years=None if years is None else sorted(years), progress=step,
-                              **self.load_kwargs())
+                              zones=zones, **self.load_kwargs())
         with progress(transient=True) as bar:
             task = bar.add_task("loading extracts", total=count_steps(src))
 
@@ -98,7 +99,7 @@ class ReadOptions:
                 bar.update(task, advance=1, description=msg)
 
             return load_panel(src, years=None if years is None else sorted(years), progress=advance,
-                              **self.load_kwargs())
+                              zones=zones, **self.load_kwargs())
 
 
 def reading_options(func: F) -> F:

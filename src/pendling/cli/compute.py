@@ -41,7 +41,7 @@ class Method(str, Enum):  # issue 15: named method presets (pendling.mobility.va
 
 
 def _load_panel(source: Path | None, flow_years: list[int] | None, reading: ReadOptions,
-                step: Callable[[str], None] | None = None):
+                step: Callable[[str], None] | None = None, zones: str = "municipality"):
     """The Panel for ``source`` (t-1 and t of each flow year), or the built-in synthetic demo extract."""
     if source is None:
         from pendling.synth import demo_extract
@@ -51,7 +51,9 @@ def _load_panel(source: Path | None, flow_years: list[int] | None, reading: Read
     if flow_years is not None:
         _check_flow_years(source, flow_years)
     wanted = None if flow_years is None else sorted({y for t in flow_years for y in (t - 1, t)})
-    return reading.load(source, wanted, step)
+    # grid cells are read only for a grid run: at municipality level a grid extract costs what one
+    # without cells does
+    return reading.load(source, wanted, step, zones=zones)
 
 
 def _check_flow_years(source: Path, flow_years: list[int]) -> None:
@@ -183,7 +185,8 @@ def compute(
             load_years = sorted(set(wanted) | set(contrast_years))
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
-        loaded = _load_panel(panel, load_years, reading, lambda msg: bar.update(task, description=msg))
+        loaded = _load_panel(panel, load_years, reading, lambda msg: bar.update(task, description=msg),
+                             zones=zones.value)
         bar.update(task, advance=1, description="classifying transitions and computing statistics")
         result = run(loaded, matrix, wanted, by=list(by or []), min_n=min_n,
                      disclosure=not no_disclosure, mover_definition=mover_definition.value,

@@ -28,7 +28,8 @@ MinNOpt = Annotated[
 
 
 def _load(paths: list[str], years: str | None, reading: ReadOptions) -> Panel:
-    return reading.load(paths, parse_years(years, what="--years"))
+    # check and export show and write the grid cells when the extract has them
+    return reading.load(paths, parse_years(years, what="--years"), zones="auto")
 
 
 def _report(panel: Panel) -> None:

@@ -65,7 +65,8 @@ def sensitivity(
             choices, no_network = tuple(c for c in choices if c != "network"), exc
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
-        loaded = _load_panel(panel, list(years), reading, lambda msg: bar.update(task, description=msg))
+        loaded = _load_panel(panel, list(years), reading, lambda msg: bar.update(task, description=msg),
+                             zones=zones or "municipality")
         bar.update(task, advance=1, description="running every variant")
         table = run(loaded, matrix, years, internal=choices, min_n=min_n,
                     disclosure=not no_disclosure, job_group_mapping=reading.jobgroups)

@@ -82,15 +82,15 @@ class MobilityResult:
 # inputs
 
 
-def _panel_source(panel: Any, years: Sequence[int] | None) -> tuple[
+def _panel_source(panel: Any, years: Sequence[int] | None, zones: str = "municipality") -> tuple[
         tuple[pl.DataFrame, pl.DataFrame | None, list[str]], dict[str, Any]]:
     """((canonical frame, panel attrition or None, sources), the Panel's provenance or {}) from a
-    Panel, a frame or a path."""
+    Panel, a frame or a path (loaded with its grid cells only for a grid run)."""
     if isinstance(panel, (str, Path)):
         from pendling.panel import load_panel  # lazy: the panel package is optional for frame input
 
         wanted = None if years is None else sorted({y for t in years for y in (t - 1, t)})
-        panel = load_panel(panel, years=wanted)
+        panel = load_panel(panel, years=wanted, zones=zones)
     if hasattr(panel, "frame"):
         return ((panel.frame, getattr(panel, "attrition", None), list(getattr(panel, "sources", []) or [])),
                 dict(getattr(panel, "provenance", None) or {}))
@@ -129,9 +129,9 @@ def validate_frame(frame: pl.DataFrame) -> pl.DataFrame:
     casts = dict(_flows.PANEL_COLUMNS)
     if "job_group" in frame.columns:
         casts["job_group"] = pl.Utf8()
-    for col in ("home_zone", "work_zone"):  # optional grid cells (used by --zones grid*)
-        if col in frame.columns:
-            casts[col] = pl.Utf8()
+    for col in ("home_zone", "work_zone"):  # optional grid cells (used by --zones grid*): Int64 cell
+        if col in frame.columns:  # codes as a Panel holds them, or DDKN id text (coded by a grid run)
+            casts[col] = pl.Int64() if frame.schema[col].is_integer() else pl.Utf8()
     for col, dtype in casts.items():
         if frame.schema[col] != dtype:
             try:
@@ -320,17 +320,17 @@ def _zone_times(frame: pl.DataFrame, zones: str, zone_times: pl.DataFrame | None
     from pendling.mobility import zonetimes
 
     zonetimes.check_zones(zones)
-    if zones == "municipality":
-        return frame, None
+    if zones == "municipality":  # cells play no part: leave them out of every later step
+        return frame.drop("home_zone", "work_zone", strict=False), None
     frame = zonetimes.at_resolution(frame, zones)
     if zone_times is not None:
         return frame, zonetimes.check_zone_times(zone_times)
     return frame, zonetimes.route_pairs(frame, zones, graph=graph)
 
 
-def _prepare(panel: Any, matrix: Any, years: Any, municipalities: Any):
+def _prepare(panel: Any, matrix: Any, years: Any, municipalities: Any, zones: str = "municipality"):
     requested = parse_years(years)
-    (frame, panel_attrition, sources), provenance = _panel_source(panel, requested)
+    (frame, panel_attrition, sources), provenance = _panel_source(panel, requested, zones)
     frame = validate_frame(frame)
     rows_per_year = frame.group_by("year").len()
     yrs = resolve_years(rows_per_year["year"].to_list(), requested, provenance.get("years_in_source"))
@@ -417,7 +417,7 @@ def run(
     min_n = _disc.check_min_n(min_n)
     limits = Limits.checked(memory_limit, threads, temp_directory)
     frame, panel_attrition, sources, yrs, mat, munis, rows_per_year, provenance = _prepare(
-        panel, matrix, years, municipalities)
+        panel, matrix, years, municipalities, zones)
     frame, zt = _zone_times(frame, zones, zone_times, graph)
     fallback = mover_fallback(frame, provenance, mover_definition)
     sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
@@ -568,7 +568,7 @@ def transitions(
     own ``job_group`` at t-1 if it has one, else DISCO-08 at t-1 mapped with ``job_group_mapping``.
     """
     _check_definition(mover_definition)
-    frame, _, _, yrs, mat, munis, _, _ = _prepare(panel, matrix, years, municipalities)
+    frame, _, _, yrs, mat, munis, _, _ = _prepare(panel, matrix, years, municipalities, zones)
     frame, zt = _zone_times(frame, zones, zone_times, graph)
     out = _flows.transitions_frame(frame, mat, munis, yrs, mover_definition, zone_times=zt)
     if "job_group" in frame.columns:
@@ -599,7 +599,7 @@ def attrition(
     ``disclosure`` small counts are suppressed (:func:`pendling.mobility.disclosure.protect_attrition`).
     """
     _check_definition(mover_definition)
-    frame, panel_attrition, _, yrs, mat, munis, rows_per_year, _ = _prepare(panel, matrix, years, municipalities)
+    frame, panel_attrition, _, yrs, mat, munis, rows_per_year, _ = _prepare(panel, matrix, years, municipalities, zones)
     frame, zt = _zone_times(frame, zones, zone_times, graph)
     _, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, cells=False, zone_times=zt)
     _check_flow_totals(rows_per_year, counts)

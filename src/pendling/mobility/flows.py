@@ -360,7 +360,7 @@ def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame
     The matrix becomes a dense array over the codes it and ``municipalities`` use, so the lookup is a
     gather, not a join: a pair missing from the matrix, or a code outside it, gives a null slot.
 
-    ``zone_times`` (grid runs: ``origin``, ``destination`` Utf8 cell ids, ``minutes``, one row per
+    ``zone_times`` (grid runs: ``origin``, ``destination`` Int64 cell codes, ``minutes``, one row per
     pair): minutes come from it by joining ``hzone_<when>``, ``wzone_<when>``; a pair without minutes
     gives exclusion 'unroutable_zone' (the municipalities are still checked first, for the region).
     """
@@ -405,7 +405,7 @@ def timed(rows: pl.LazyFrame, matrix: pl.DataFrame, municipalities: pl.DataFrame
             .when(~finite).then(pl.lit("invalid_travel_time"))
             .alias("exclusion")
         )
-    zt = zone_times.lazy().select(pl.col("origin").cast(pl.Utf8), pl.col("destination").cast(pl.Utf8),
+    zt = zone_times.lazy().select(pl.col("origin").cast(pl.Int64), pl.col("destination").cast(pl.Int64),
                                   pl.col("minutes").cast(pl.Float64))
     for when in ("before", "after"):
         rows = rows.join(zt.rename({"origin": f"hzone_{when}", "destination": f"wzone_{when}",
@@ -449,7 +449,7 @@ def transitions_frame(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities:
     in_flow = pl.col("transition").is_in(_FLOW_TRANSITIONS)
     usable = in_flow & pl.col("exclusion").is_null()
     flow = pl.when(pl.col("transition") == "mover").then(pl.lit(FLOWS[0])).otherwise(pl.lit(FLOWS[1]))
-    return rows.with_columns(
+    out = rows.with_columns(
         pl.when(in_flow & pl.col("exclusion").is_not_null())
         .then(pl.concat_str(pl.col("transition").cast(pl.Utf8), pl.lit("_"), pl.col("exclusion")))
         .otherwise(pl.col("transition").cast(pl.Utf8)).alias("bucket"),
@@ -459,6 +459,11 @@ def transitions_frame(frame: pl.DataFrame, matrix: pl.DataFrame, municipalities:
         *([] if "job_group" in frame.columns else [pl.lit(None, dtype=pl.Utf8).alias("job_group_before")]),
     ).select(*TRANSITION_COLUMNS, *(["hzone_before", "wzone_before", "hzone_after", "wzone_after"] if zones else [])
              ).sort("year", "pnr").collect()
+    if zones:  # an output: cells as DDKN ids, not the engine's codes
+        from pendling.zones import cell_text
+
+        out = out.with_columns(cell_text(out[c]) for c in ("hzone_before", "wzone_before", "hzone_after", "wzone_after"))
+    return out
 
 
 def _job_group_codes(rows: pl.DataFrame, group_column: str,

@@ -45,10 +45,10 @@ def compare_zones(panel: Any, zones: str = "grid1km", *, matrix: Any = None, yea
     if isinstance(panel, (str, bytes)) or hasattr(panel, "__fspath__"):
         from pendling.panel import load_panel
 
-        panel = load_panel(panel)
+        panel = load_panel(panel, zones=zones)
     frame = panel.frame if hasattr(panel, "frame") else panel
     if zone_times is None:  # route once, use for both the transitions and the statistics
-        f, *_ = _prepare(frame, matrix, years, municipalities)
+        f, *_ = _prepare(frame, matrix, years, municipalities, zones)
         _, zone_times = _zone_times(f, zones, None, graph)
     kw = dict(mover_definition=mover_definition, municipalities=municipalities)
     muni = run(panel, matrix, years, min_n=min_n, disclosure=disclosure, **kw)

@@ -13,7 +13,8 @@ The key is a BLAKE2b hash of everything the result depends on:
   files named for other years and so not opened, their paths;
 - the warnings of file discovery (ignored files), the column map's contents, the job-group mapping's
   contents, the municipality code rules and the shipped municipality tables and boundaries (grid cells
-  are checked against them), ``strict``, ``on_duplicate`` and ``years``;
+  are checked against them), ``strict``, ``on_duplicate``, ``years`` and the ``zones`` request (whether
+  grid cells are read, required, and the cell size points become);
 - pendling's version and :data:`CACHE_FORMAT`.
 
 So touching a file, changing one byte of it (even keeping its size and modification time), editing the
@@ -54,7 +55,8 @@ if TYPE_CHECKING:
 
 # bump when what load_panel produces or how an entry is laid out changes (the version alone does not
 # move between development commits)
-CACHE_FORMAT = 2  # 2: CSV rows with too few fields are an error (strict) or excluded_short_row
+CACHE_FORMAT = 3  # 2: CSV rows with too few fields are an error (strict) or excluded_short_row;
+# 3: grid cells as Int64 codes, the zones request part of the key
 GENERATOR = "pendling.panel.cache"
 MANIFEST = "manifest.json"
 DEFAULT_MAX_BYTES = 20 * 1024**3
@@ -102,6 +104,7 @@ def fingerprint(
     strict: bool,
     on_duplicate: str,
     years: Iterable[int] | None,
+    zones: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """(key, what it was made of) for one load; ``inputs`` in the latter lists each opened file's stat."""
     from pendling import __version__
@@ -135,6 +138,8 @@ def fingerprint(
         "strict": strict,
         "on_duplicate": on_duplicate,
         "years": sorted(years) if years is not None else None,
+        # whether grid cells were read (and the size of cells made from points): another panel
+        "zones": zones,
     }
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest(), parts

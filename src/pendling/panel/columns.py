@@ -12,13 +12,21 @@ work_muni  Int16   3-digit workplace municipality (ARBKOM / KOMARB / ARB_BEL_KOM
 disco      Utf8    DISCO-08 occupation code as text, leading zeros kept ('0110', '251200')
 ========== ======= ===========================================================================
 
-Optional zone fields (present in the frame only when the extract has them; see
-:mod:`pendling.panel.zones` for their validation):
+Optional zone fields (present in the frame only when zones are read — ``load_panel(...,
+zones=True | 'auto' | 'grid1km' ...)``, ``compute --zones grid*``, ``panel check/export`` — and the
+extract has them; see :mod:`pendling.panel.zonecheck` for their validation):
 
 ========== ======= ===========================================================================
-home_zone  Utf8    DDKN grid cell of the home (``1km_6170_720``; 100m, 1km or 10km)
-work_zone  Utf8    DDKN grid cell of the workplace
+home_zone  Int64   DDKN grid cell of the home as an integer cell code (:func:`pendling.zones.cell_codes`:
+                   ``1km_6170_720`` ↔ 10006170000720000 = resolution m · 10^13 + northing m · 10^6 +
+                   easting m of the lower-left corner; 100m, 1km or 10km cells)
+work_zone  Int64   DDKN grid cell of the workplace, coded the same way
 ========== ======= ===========================================================================
+
+In the extracts a cell is a DDKN id text (``BOP_DDKN``/``ARB_DDKN``) or a point: ``home_x``/``home_y``,
+``work_x``/``work_y`` in ETRS89 / UTM zone 32N metres (EPSG:25832), turned into the cell of the
+resolution asked for. Text ids appear again only at the edges: ``export_panel``, ``transitions``,
+pair-time tables and messages (:func:`pendling.zones.cell_text`).
 
 The column map (``data/reference/column_map_default.toml``) lists, per field, the source column names
 to try in order (case-insensitive). A user map overrides fields one by one.
@@ -48,10 +56,14 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "disco": pl.String(),
 }
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_SCHEMA)
-ZONE_SCHEMA: dict[str, pl.DataType] = {"home_zone": pl.String(), "work_zone": pl.String()}
+# cells are integer codes inside the engine (pendling.zones.cell_codes), DDKN text only at the edges
+ZONE_SCHEMA: dict[str, pl.DataType] = {"home_zone": pl.Int64(), "work_zone": pl.Int64()}
 ZONE_FIELDS: tuple[str, ...] = tuple(ZONE_SCHEMA)
-MAPPED_FIELDS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ZONE_FIELDS)
-OPTIONAL_FIELDS = frozenset({"home_addr", "year", *ZONE_FIELDS})  # year may come from the file name instead
+# points (EPSG:25832 m) that become cells when the extract has no cell id column for that side
+COORD_FIELDS: tuple[str, ...] = ("home_x", "home_y", "work_x", "work_y")
+ZONE_INPUT_FIELDS: tuple[str, ...] = (*ZONE_FIELDS, *COORD_FIELDS)
+MAPPED_FIELDS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ZONE_INPUT_FIELDS)
+OPTIONAL_FIELDS = frozenset({"home_addr", "year", *ZONE_INPUT_FIELDS})  # year may come from the file name instead
 
 DEFAULT_COLUMN_MAP_FILE = "column_map_default.toml"
 _YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -78,9 +90,14 @@ class ColumnMap:
         names = self.candidates.get(field_name, ())
         if field_name in names or (field_name == "home_addr" and not names):
             return names  # an explicit empty home_addr list switches the field off
-        if field_name in ZONE_FIELDS and field_name in self.candidates and not names:
-            return names  # likewise an explicit empty zone list
+        if field_name in ZONE_INPUT_FIELDS and field_name in self.candidates and not names:
+            return names  # likewise an explicit empty zone or coordinate list
         return (*names, field_name)
+
+    def without_zones(self) -> ColumnMap:
+        """This map with every cell and coordinate field switched off: readers then never read those
+        columns (a municipality-level run of a grid extract costs what one without cells does)."""
+        return replace(self, candidates={**self.candidates, **{f: () for f in ZONE_INPUT_FIELDS}})
 
     def resolve(self, columns: Iterable[str], *, file: str | Path) -> tuple[dict[str, str], list[str]]:
         """Pick the source column for each field present in ``columns``.

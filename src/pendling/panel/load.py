@@ -33,7 +33,14 @@ from pendling.panel.keys import KEY_FIELDS, KeyDictionary, decode_keys, is_integ
 from pendling.panel.readers import (
     RawInput, Source, csv_record_problems, discover, open_frame, open_input, raise_short_rows,
 )
-from pendling.panel.zonecheck import apply_zone_buckets, zone_flag_counts
+from pendling.panel.zonecheck import (
+    ZoneRequest,
+    apply_zone_buckets,
+    encode_cells,
+    zone_flag_counts,
+    zone_request,
+    zone_sources,
+)
 from pendling.panel.validate import (
     CodeRules,
     OnDuplicate,
@@ -134,6 +141,7 @@ def load_panel(
     jobgroups: pl.DataFrame | str | Path | None = None,
     progress: Callable[[str], None] | None = None,
     cache: bool = True,
+    zones: bool | str = False,
 ) -> Panel:
     """Read register extracts into a validated canonical person-year panel.
 
@@ -157,9 +165,18 @@ def load_panel(
     ``cache``: keep the result in the validated-panel cache and, on a later call with unchanged files
     and options, return it from there without reading or validating (:mod:`pendling.panel.cache`:
     the key includes a content hash of every input; frames passed in are never cached).
+    ``zones``: the optional home/workplace grid cells (:mod:`pendling.panel.zonecheck`). False
+    (default; also 'municipality'): not read, so a municipality-level load of a grid extract is the
+    load of the same extract without cell columns; 'auto': read and validated when the extract has
+    them; True: the same, and an InputError when no input has them; 'grid100m' / 'grid1km' /
+    'grid10km': as True, with x/y coordinates turned into cells of that size (else 100 m). The frame
+    holds them as Int64 cell codes (:func:`pendling.zones.cell_text` gives the DDKN ids).
     """
+    request = zone_request(zones)
     step = progress or (lambda _msg: None)
     cmap = load_column_map(column_map)
+    if not request.read:  # the readers then never read a cell or coordinate column
+        cmap = cmap.without_zones()
     mapping = jobgroups if isinstance(jobgroups, pl.DataFrame) else load_mapping(jobgroups)
     mapping_origin = (
         "DataFrame" if isinstance(jobgroups, pl.DataFrame) else str(jobgroups or default_mapping_path())
@@ -183,13 +200,14 @@ def load_panel(
             key, parts = panel_cache.fingerprint(
                 opened=opened, unopened=unopened, discover_warnings=found_warnings, column_map=cmap,
                 mapping=mapping, rules=rules, strict=strict, on_duplicate=dup_mode, years=wanted,
+                zones=request.key(),
             )
             hit = panel_cache.lookup(key)
             if hit is not None:
                 step("validated panel read from the cache")
                 return hit
 
-    panel = _load(source, cmap, wanted, step, mapping, mapping_origin, strict, dup_mode, rules)
+    panel = _load(source, cmap, wanted, step, mapping, mapping_origin, strict, dup_mode, rules, request)
     if key is not None and parts is not None:
         from pendling.panel import cache as panel_cache
 
@@ -215,16 +233,22 @@ def _load(
     strict: bool,
     dup_mode: OnDuplicate,
     rules: CodeRules,
+    request: ZoneRequest | None = None,
 ) -> Panel:
     """:func:`load_panel` without the cache."""
+    request = request or zone_request(False)
     inputs, warnings, unopened_years = _open(source, cmap, wanted, step)
     if strict:  # CSV rows with too few fields: stop before reading (lenient: excluded_short_row)
         raise_short_rows(inputs)
+    for raw in inputs:
+        warnings.extend(zone_sources(raw.columns, raw.label))
     step("reading and converting types")
     parsed, frames, integer_keys = [], [], []
     keys: dict[str, KeyDictionary] = {}
     for i, raw in enumerate(inputs):
-        p, df = _collect(raw, i, cmap)
+        p, df = _collect(raw, i, cmap, request.resolution_m)
+        # grid cells as Int64 codes right away: at most one input's cell texts are in memory at once
+        df = encode_cells(df)
         parsed.append(p)
         # text keys become codes right away, so at most one input's key texts are in memory at once
         df, as_integers = _encode_text_keys(df, keys)
@@ -266,6 +290,15 @@ def _load(
             raise err
 
     zone_fields = [f for f in ZONE_FIELDS if f in rows.columns]
+    if request.required and not zone_fields:
+        raise InputError(
+            "grid cells were asked for, but no input has a home or workplace cell column or coordinates",
+            file=", ".join(raw.label for raw in inputs[:3]) + (f" and {len(inputs) - 3} more" if len(inputs) > 3 else ""),
+            column="home_zone, work_zone",
+            values=[f"{f}: {' / '.join(cmap.names_for(f))}" for f in ("home_zone", "work_zone", "home_x", "work_x")],
+            hint="name the cell columns (or home_x/home_y, work_x/work_y in EPSG:25832 metres) in a column map "
+                 "TOML, or run at municipality level",
+        )
     if zone_fields:  # grid cells: their own buckets after the municipality checks (panel.zonecheck)
         step("checking grid cells")
         rows = apply_zone_buckets(rows, rules.alias)
@@ -307,6 +340,7 @@ def _load(
         "strict": strict,
         "on_duplicate": dup_mode,
         "years": sorted(wanted) if wanted is not None else None,
+        "zones": _zone_provenance(request, inputs, zone_fields),
         "keys": {f: f"text, {keys[f].table.height:,} distinct" if f in keys else "integer" for f in KEY_FIELDS},
         "inputs": [
             {
@@ -327,6 +361,19 @@ def _load(
         provenance=provenance,
         keys=keys,
     )
+
+
+def _zone_provenance(request: ZoneRequest, inputs: list[RawInput], zone_fields: list[str]) -> dict[str, Any]:
+    """What the cells were read from: per side the id column(s) or the coordinate columns, the
+    resolution of cells made from points, and whether cells were asked for at all."""
+    sides: dict[str, Any] = {}
+    for side in ("home", "work"):
+        ids = sorted({raw.columns[f"{side}_zone"] for raw in inputs if f"{side}_zone" in raw.columns})
+        xy = sorted({f"{raw.columns[side + '_x']}/{raw.columns[side + '_y']}" for raw in inputs
+                     if f"{side}_zone" not in raw.columns and f"{side}_x" in raw.columns})
+        sides[side] = {"ids": ids, "coordinates": xy}
+    return {"read": request.read, "columns": zone_fields, "points_resolution_m": request.resolution_m,
+            "sources": sides if request.read else {}}
 
 
 def _source_names(field_name: str, inputs: list[RawInput]) -> str:
@@ -393,9 +440,10 @@ def _mixed_key_warnings(
     return out
 
 
-def _collect(raw: RawInput, index: int, cmap: ColumnMap | None = None) -> tuple[ParsedInput, pl.DataFrame]:
+def _collect(raw: RawInput, index: int, cmap: ColumnMap | None = None,
+             zone_resolution_m: int = 100) -> tuple[ParsedInput, pl.DataFrame]:
     """Read and convert one input; on a data error retry its slower fallback reader if it has one."""
-    parsed = parse_input(raw, index)
+    parsed = parse_input(raw, index, zone_resolution_m)
     try:
         return parsed, parsed.lazy.collect()
     except pl.exceptions.PolarsError as exc:
@@ -405,7 +453,7 @@ def _collect(raw: RawInput, index: int, cmap: ColumnMap | None = None) -> tuple[
                 file=raw.label,
                 hint="check that the file is complete and really in this format",
             ) from None
-    parsed = parse_input(raw.fallback(), index)
+    parsed = parse_input(raw.fallback(), index, zone_resolution_m)
     try:
         return parsed, parsed.lazy.collect()
     except pl.exceptions.PolarsError as exc:
@@ -561,6 +609,10 @@ def export_panel(
     where = side_paths(out)
     # the original key values (text keys were coded for the flows); integer keys are unchanged
     derived = decode_keys(panel.with_derived(mapping), panel.keys)
+    if any(f in derived.columns for f in ZONE_FIELDS):  # cells leave as DDKN ids, never as codes
+        from pendling.zones import cell_text
+
+        derived = derived.with_columns(cell_text(derived[f]) for f in ZONE_FIELDS if f in derived.columns)
     per_year = disclose_table(panel.rows_per_year(), min_n, attrition=panel.attrition)
     write_table(derived, where["table"])
     write_csv(disclose_table(panel.attrition, min_n), where["attrition"])

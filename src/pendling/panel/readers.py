@@ -23,7 +23,7 @@ import polars as pl
 
 from pendling.errors import InputError
 from pendling.panel.keys import KEY_FIELDS
-from pendling.panel.columns import CANONICAL_COLUMNS, ZONE_FIELDS, ColumnMap, sniff_separator, year_from_name
+from pendling.panel.columns import CANONICAL_COLUMNS, COORD_FIELDS, ZONE_FIELDS, ColumnMap, sniff_separator, year_from_name
 
 FORMATS: dict[str, str] = {
     ".parquet": "parquet",
@@ -348,8 +348,10 @@ def _open_csv(
     overrides: dict[str, pl.DataType] = {}
     if not as_text:
         # key columns (PNR, ADRESSE_ID, LBNR) stay text: '0123' must keep its zero (pendling.panel.keys)
+        # coordinates as Float64 (a value that is not a number sends the file to the text fallback)
         overrides = {
-            to_actual[src]: pl.Int64() for fld, src in found.items() if fld not in ("disco", *KEY_FIELDS, *ZONE_FIELDS)
+            to_actual[src]: pl.Float64() if fld in COORD_FIELDS else pl.Int64()
+            for fld, src in found.items() if fld not in ("disco", *KEY_FIELDS, *ZONE_FIELDS)
         }
     extra: list[pl.Expr] = []
     row_index = None

@@ -127,8 +127,13 @@ def _parse_disco(dtype: pl.DataType, raw: RawInput) -> tuple[pl.Expr, pl.Expr, p
     )
 
 
-def parse_input(raw: RawInput, index: int) -> ParsedInput:
+def parse_input(raw: RawInput, index: int, zone_resolution_m: int = 100) -> ParsedInput:
     """Canonical-typed lazy frame of one input: Int64 codes, text DISCO, ``_file``, ``_bad`` bits.
+
+    Grid cells: an id column (``home_zone``/``work_zone``) stays trimmed text here (the caller codes
+    its distinct values, :func:`pendling.panel.zonecheck.encode_cells`); a side with coordinates
+    instead (``home_x``/``home_y``, EPSG:25832 m) gets the Int64 code of the ``zone_resolution_m``
+    cell holding the point (:func:`pendling.zones.xy_codes`), so the coordinates are never held.
 
     Done in stages so each source value is cleaned and converted once: (1) copy the source values to
     ``_src_<field>`` (text trimmed, '' and '.' → missing), (2) convert, (3) flag values that were
@@ -163,6 +168,13 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
     disco, disco_bad, disco_numeric = _parse_disco(schema["disco"], raw)
     zone_fields = [f for f in ZONE_FIELDS if f in schema]  # optional grid cells: trimmed text
     values += [_clean_text(pl.col(f)).alias(f) for f in zone_fields]
+    for side in ("home", "work"):  # a side without an id column but with a point: the point's cell
+        if f"{side}_zone" not in schema and f"{side}_x" in schema and f"{side}_y" in schema:
+            from pendling.zones import xy_codes
+
+            x, y = (_coordinate(pl.col(f"{side}_{a}"), schema[f"{side}_{a}"]) for a in ("x", "y"))
+            values.append(xy_codes(x, y, zone_resolution_m).alias(f"{side}_zone"))
+            zone_fields.append(f"{side}_zone")
     values += [
         disco.alias("disco"),
         disco_numeric.fill_null(False).alias("_disco_numeric"),
@@ -195,6 +207,16 @@ def parse_input(raw: RawInput, index: int) -> ParsedInput:
     lazy = staged.select(*_INT_FIELDS, "disco", *zone_fields, "_file", "_bad", "_disco_numeric",
                          *(["_short_row"] if short else []))
     return ParsedInput(raw, lazy, staged)
+
+
+def _coordinate(e: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A coordinate as Float64 metres: numbers as they are, text parsed ('' and '.' missing, anything
+    not a number missing too: such a point has no cell and its row goes to excluded_zone_malformed)."""
+    if _is_text(dtype):
+        return _clean_text(e).cast(pl.Float64, strict=False)
+    if dtype.is_numeric():
+        return e.cast(pl.Float64)
+    return pl.lit(None, dtype=pl.Float64)  # booleans, dates ...: not coordinates
 
 
 def raise_bad_values(parsed: list[ParsedInput], frame: pl.DataFrame) -> None:

@@ -15,31 +15,116 @@ another municipality but the square is within the tolerance of the row's municip
 boundaries are generalised (1:500 000), so a dwelling near the border can sit on the "wrong" side of
 the drawn line. A cell whose centre lies in the sea is judged by the distance of its square alone
 (coastal cells). Checks run once per distinct (cell, municipality) pair, vectorised with shapely.
+
+Where a cell comes from: a DDKN id column (``BOP_DDKN`` …, text) or, for a side without one, the
+point ``home_x``/``home_y`` (``work_x``/``work_y``) in ETRS89 / UTM 32N metres (EPSG:25832, DST's
+address coordinates), turned into the cell of the resolution asked for (``load_panel(zones=...)``;
+100 m when only ``True``/``'auto'`` is given — compute coarsens it). A point on a cell border belongs
+to the cell east/north of it (a DDKN cell holds its lower-left corner). For points the same buckets
+apply: a missing, non-finite (NaN, inf) or non-numeric coordinate → ``excluded_zone_malformed``; a
+point outside Denmark's bounds (:data:`pendling.zones.DK_EAST_M` × ``DK_NORTH_M``, so also any
+negative coordinate) → ``excluded_zone_outside_denmark``; then the municipality test on its cell. When
+a file has both an id column and coordinates for a side, the id column is used and a warning says so.
+
+Inside the engine cells are Int64 codes (:func:`pendling.zones.cell_codes`), never text: they are
+coded per input as soon as it is read (:func:`encode_cells`), and only valid cells reach the frame.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import polars as pl
+
+from pendling.errors import InputError
 
 from pendling.panel.buckets import BUCKET_ENUM, KEPT_BUCKETS
 
 BORDER_TOLERANCE_M = 500.0  # metres; about the generalisation of the 1:500 000 boundaries
 STATES = ("ok", "near_border", "malformed", "outside_denmark", "outside_municipality")
+STATE_ENUM = pl.Enum(list(STATES))
+ZONE_OPTIONS = (False, True, "auto", "municipality", "grid100m", "grid1km", "grid10km")
+COORDINATE_RESOLUTION_M = 100  # cells made from points when no resolution is asked for: the finest
+
+
+@dataclass(frozen=True)
+class ZoneRequest:
+    """What ``load_panel(zones=...)`` asks: read the cells at all, require them, and the resolution
+    points become cells at (metres)."""
+
+    read: bool
+    required: bool
+    resolution_m: int
+
+    def key(self) -> dict[str, object]:
+        return {"read": self.read, "required": self.required, "resolution_m": self.resolution_m}
+
+
+def zone_request(zones: bool | str | None) -> ZoneRequest:
+    """``False``/``None``/'municipality' (default): the cell columns are not read; ``'auto'``: read
+    when the extract has them; ``True``: read, InputError when no input has them; 'grid100m' /
+    'grid1km' / 'grid10km': as True, points turned into cells of that size."""
+    from pendling.zones import GRID_RESOLUTIONS
+
+    if zones is None or zones is False or zones == "municipality":
+        return ZoneRequest(False, False, COORDINATE_RESOLUTION_M)
+    if zones is True:
+        return ZoneRequest(True, True, COORDINATE_RESOLUTION_M)
+    if zones == "auto":
+        return ZoneRequest(True, False, COORDINATE_RESOLUTION_M)
+    if isinstance(zones, str) and zones in GRID_RESOLUTIONS:
+        return ZoneRequest(True, True, GRID_RESOLUTIONS[zones])
+    raise InputError("zones must be False, True, 'auto', 'municipality', 'grid100m', 'grid1km' or 'grid10km'",
+                     column="zones", values=[zones],
+                     hint="False (default) does not read the cell columns; True/'auto' reads them; a grid name "
+                          "also sets the cell size for x/y coordinates")
+
+
+def zone_sources(columns: dict[str, str], label: str) -> list[str]:
+    """Warnings about where one input's cells come from; InputError for half a point (x without y).
+    ``columns``: canonical field → source column of the input."""
+    notes = []
+    for side in ("home", "work"):
+        xy = [columns.get(f"{side}_x"), columns.get(f"{side}_y")]
+        if any(xy) and not all(xy):
+            have, lack = (f"{side}_x", f"{side}_y") if xy[0] else (f"{side}_y", f"{side}_x")
+            raise InputError(
+                f"{side} coordinates need both x and y: {columns[have]} was found but no column for {lack}",
+                file=label, column=columns[have],
+                hint=f"name the {lack} column in the column map ({lack} = \"...\"), or switch {have} off ({have} = [])",
+            )
+        if f"{side}_zone" in columns and all(xy):
+            notes.append(
+                f"{Path(label).name}: {side} cells read from {columns[side + '_zone']}; the coordinates "
+                f"{xy[0]}/{xy[1]} are not used (set {side}_zone = [] in the column map to use them)"
+            )
+    return notes
+
+
+def encode_cells(df: pl.DataFrame) -> pl.DataFrame:
+    """The zone columns of one input as Int64 cell codes: DDKN id text coded once per distinct id
+    (missing or malformed → null), columns already coded (from points) as they are."""
+    from pendling.zones import cell_codes
+
+    text = [f for f in ("home_zone", "work_zone") if f in df.columns and df.schema[f] != pl.Int64]
+    return df.with_columns(cell_codes(df[f]).alias(f) for f in text) if text else df
 
 
 def cell_states(zone: pl.Series, muni: pl.Series) -> pl.Series:
-    """State of each (cell id, municipality code) pair: one of :data:`STATES` (Utf8).
+    """State of each (cell, municipality code) pair: one of :data:`STATES` (Enum :data:`STATE_ENUM`).
 
-    ``zone`` Utf8 cell ids (null = missing), ``muni`` Int16/Int64 municipality codes (after aliases).
+    ``zone``: Int64 cell codes (:func:`pendling.zones.cell_codes`) or DDKN id text (coded here);
+    null = missing. ``muni``: Int16/Int64 municipality codes (after aliases).
     """
     import shapely
 
     from pendling import zones as Z
 
-    pairs = pl.DataFrame({"zone": zone.cast(pl.Utf8), "muni": muni.cast(pl.Int64)})
+    pairs = pl.DataFrame({"zone": Z.cell_codes(zone), "muni": muni.cast(pl.Int64)})
     u = pairs.unique().drop_nulls("zone")
-    cells = Z.parse_cells(u["zone"])
+    cells = Z.code_cells(u["zone"])
     res = cells["resolution_m"].fill_null(0).to_numpy().astype(np.float64)
     east = cells["east_m"].fill_null(0).to_numpy().astype(np.float64)
     north = cells["north_m"].fill_null(0).to_numpy().astype(np.float64)
@@ -67,7 +152,8 @@ def cell_states(zone: pl.Series, muni: pl.Series) -> pl.Series:
             near = dist <= BORDER_TOLERANCE_M
             sea = centre[other] < 0
             state[idx] = np.where(near, np.where(sea, "ok", "near_border"), "outside_municipality").astype(object)
-    lookup = u.select("zone", "muni", pl.Series("state", state.tolist(), dtype=pl.Utf8))
+    lookup = u.select("zone", "muni", pl.Series("state", state.tolist(), dtype=STATE_ENUM))
+    # the pairs are few (cells × municipalities): a join on two Int64 keys, no per-row text
     out = pairs.join(lookup, on=["zone", "muni"], how="left", nulls_equal=True, maintain_order="left")
     return out["state"].fill_null("malformed")
 
@@ -80,12 +166,12 @@ def apply_zone_buckets(rows: pl.DataFrame, alias: dict[int, int]) -> pl.DataFram
     states = {}
     for side, code in (("home", "home_muni"), ("work", "work_muni")):
         if f"{side}_zone" not in rows.columns:  # that side's column is absent: nothing to check
-            states[side] = pl.repeat(None, rows.height, dtype=pl.Utf8, eager=True)
+            states[side] = pl.repeat(None, rows.height, dtype=STATE_ENUM, eager=True)
             continue
         z = rows[f"{side}_zone"]
         m = rows[code].replace(alias) if alias else rows[code]
         sub = cell_states(z.filter(kept), m.filter(kept))
-        full = pl.repeat(None, rows.height, dtype=pl.Utf8, eager=True).scatter(np.flatnonzero(kept.to_numpy()), sub)
+        full = pl.repeat(None, rows.height, dtype=STATE_ENUM, eager=True).scatter(np.flatnonzero(kept.to_numpy()), sub)
         states[side] = full
     h, w = states["home"], states["work"]
 
