@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--label", required=True)
     ap.add_argument("--work", type=Path, default=Path("/tmp/pendling-zone-codes"))
     ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--skip-grid", action="store_true", help="leave out compute --zones grid1km (cold pair routing)")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PENDLING_CACHE_DIR": str(a.work / "cache"), "PYTHONPATH": str(a.src.resolve()),
@@ -84,25 +85,29 @@ def main() -> None:
         out["load_panel_cells"] = timed([load.format(src=ext, kw="")], env, python=True)
     out["load_panel_no_cell_columns"] = timed([load.format(src=str(plain), kw="")], env, python=True)
     common = ["compute", "--no-cache", "--max-rows", "0"]
-    # warm the pair cache once (routing is not what is measured here)
-    subprocess.run([PY, "-m", "pendling", *common, "--panel", ext, "--zones", "grid1km", "--years", "2022",
-                    "--out", str(a.work / "warmup.parquet")], env=env, check=True, capture_output=True)
-    subprocess.run([PY, "-m", "pendling", *common, "--panel", ext, "--zones", "grid1km",
-                    "--out", str(a.work / "warmup_all.parquet")], env=env, check=True, capture_output=True)
     out["compute_municipality"] = timed([*common, "--panel", ext, "--out", str(a.work / f"{a.label}_muni.parquet")], env)
     out["compute_municipality_no_cell_columns"] = timed(
         [*common, "--panel", str(plain), "--out", str(a.work / f"{a.label}_muni_plain.parquet")], env)
-    out["compute_grid1km"] = timed([*common, "--panel", ext, "--zones", "grid1km",
-                                    "--out", str(a.work / f"{a.label}_grid.parquet")], env)
     import polars as pl
 
     muni = pl.read_parquet(a.work / f"{a.label}_muni.parquet")
     plain_r = pl.read_parquet(a.work / f"{a.label}_muni_plain.parquet")
     out["municipality_equals_no_cell_columns"] = muni.equals(plain_r)
-    old = json.loads(a.json.read_text(encoding="utf-8")) if a.json.is_file() else {}
-    old[a.label] = out
-    a.json.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    save(a.json, a.label, out)
+    if not a.skip_grid:
+        # warm the pair cache once (routing is not what is measured here)
+        subprocess.run([PY, "-m", "pendling", *common, "--panel", ext, "--zones", "grid1km",
+                        "--out", str(a.work / "warmup_all.parquet")], env=env, check=True, capture_output=True)
+        out["compute_grid1km"] = timed([*common, "--panel", ext, "--zones", "grid1km",
+                                        "--out", str(a.work / f"{a.label}_grid.parquet")], env)
+        save(a.json, a.label, out)
     print(json.dumps(out, indent=2))
+
+
+def save(path: Path, label: str, out: dict) -> None:
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    old[label] = out
+    path.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
