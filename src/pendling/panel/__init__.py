@@ -2,7 +2,8 @@
 
 Public API::
 
-    load_panel(source, *, column_map=None, years=None, strict=True, on_duplicate=None, jobgroups=None) -> Panel
+    load_panel(source, *, column_map=None, years=None, strict=True, on_duplicate=None, jobgroups=None,
+               zones=False) -> Panel                    # zones: read the grid cells (True, "auto", "grid1km" ...)
     Panel(frame, attrition, sources, flags, warnings, provenance)
     attrition(panel_or_source) -> pl.DataFrame          # stage 'panel' attrition table
     check_attrition(table, n_input, stage='panel')      # raises unless the counts sum to the input
