@@ -158,24 +158,48 @@ def cell_states(zone: pl.Series, muni: pl.Series) -> pl.Series:
     return out["state"].fill_null("malformed")
 
 
+def _pair_key(zone: pl.Expr, muni: pl.Expr) -> pl.Expr:
+    """One Int64 per (cell code, municipality) — resolution index (2 bits), northing and easting in 100 m
+    (17 + 14 bits), municipality + 2^15 (16 bits) — so a row's state is one hash lookup, not a join."""
+    from pendling.zones import CODE_NORTH, CODE_RES
+
+    res = zone // CODE_RES
+    index = pl.when(res == 100).then(0).when(res == 1000).then(1).otherwise(2).cast(pl.Int64)
+    north = (zone // CODE_NORTH) % (CODE_RES // CODE_NORTH) // 100
+    east = zone % CODE_NORTH // 100
+    return ((index * 2**17 + north) * 2**14 + east) * 2**16 + (muni.cast(pl.Int64) + 2**15)
+
+
 def apply_zone_buckets(rows: pl.DataFrame, alias: dict[int, int]) -> pl.DataFrame:
     """Move kept rows whose cells fail the rule into the zone buckets; add ``_home_zone_note`` and
     ``_work_zone_note`` (kept near the border). ``rows`` has ``bucket`` from
-    :func:`pendling.panel.validate.assign_buckets`; only the zone columns present are checked."""
-    kept = rows["bucket"].is_in(KEPT_BUCKETS)
-    states = {}
-    for side, code in (("home", "home_muni"), ("work", "work_muni")):
-        if f"{side}_zone" not in rows.columns:  # that side's column is absent: nothing to check
-            states[side] = pl.repeat(None, rows.height, dtype=STATE_ENUM, eager=True)
-            continue
-        z = rows[f"{side}_zone"]
-        m = rows[code].replace(alias) if alias else rows[code]
-        sub = cell_states(z.filter(kept), m.filter(kept))
-        full = pl.repeat(None, rows.height, dtype=STATE_ENUM, eager=True).scatter(np.flatnonzero(kept.to_numpy()), sub)
-        states[side] = full
-    h, w = states["home"], states["work"]
+    :func:`pendling.panel.validate.assign_buckets` and the cells as Int64 codes (:func:`encode_cells`);
+    only the zone columns present are checked.
 
-    def either(name: str) -> pl.Series:
+    The states are worked out once per distinct (cell, municipality) of the kept rows and reach the
+    rows through one Int64 key each (:func:`_pair_key`): at national scale no per-row frame of pairs
+    is built (that join doubled the memory of the cells).
+    """
+    kept = pl.col("bucket").is_in(KEPT_BUCKETS)
+    states: dict[str, pl.Expr] = {}
+    for side, code in (("home", "home_muni"), ("work", "work_muni")):
+        zone = f"{side}_zone"
+        if zone not in rows.columns:  # that side's column is absent: nothing to check
+            states[side] = pl.lit(None, dtype=STATE_ENUM)
+            continue
+        muni = pl.col(code).replace(alias) if alias else pl.col(code)
+        pairs = (rows.lazy().filter(kept).select(pl.col(zone).alias("zone"), muni.cast(pl.Int64).alias("muni"))
+                 .unique().collect())
+        state = cell_states(pairs["zone"], pairs["muni"])
+        keys = pairs.select(_pair_key(pl.col("zone"), pl.col("muni"))).to_series()
+        known = keys.is_not_null()  # a missing cell has no key: malformed below
+        lookup = _pair_key(pl.col(zone), muni).replace_strict(
+            keys.filter(known), state.filter(known), default=None, return_dtype=STATE_ENUM)
+        states[side] = pl.when(kept).then(lookup.fill_null("malformed"))
+    rows = rows.with_columns(states["home"].alias("_home_state"), states["work"].alias("_work_state"))
+    h, w = pl.col("_home_state"), pl.col("_work_state")
+
+    def either(name: str) -> pl.Expr:
         return ((h == name) | (w == name)).fill_null(False)
 
     bucket = (
@@ -188,7 +212,7 @@ def apply_zone_buckets(rows: pl.DataFrame, alias: dict[int, int]) -> pl.DataFram
         bucket.alias("bucket"),
         (h == "near_border").fill_null(False).alias("_home_zone_note"),
         (w == "near_border").fill_null(False).alias("_work_zone_note"),
-    )
+    ).drop("_home_state", "_work_state")
 
 
 def zone_flag_counts(rows: pl.DataFrame) -> pl.DataFrame:
