@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -32,6 +32,9 @@ from pendling.synth.model import DST_COLUMNS, Simulation, World, local_move_shar
 from pendling.synth.occupations import build_occupations
 from pendling.synth.scenario import Scenario, load_scenario
 from pendling.synth.truth import TOLERANCE_SE_MULTIPLE, finalize_truth
+
+if TYPE_CHECKING:
+    from pendling.synth.gridtruth import TimeSource
 from pendling.synth.writer import check_format, write_extract
 
 GENERATOR_VERSION = "2"  # 2: [initial] job_choice, effects with local (same-municipality bonus)
@@ -55,6 +58,7 @@ class SynthResult:
     truth: pl.DataFrame
     manifest: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    grid_truth: pl.DataFrame | None = None  # truth_<zones>.parquet, when a cell time source was given
 
     def _summary(self) -> tuple[str, list[tuple[str, str]], list[str]]:
         """Title, rows and detail attributes of the notebook/console summary (no manifest dump)."""
@@ -152,6 +156,9 @@ def generate(
     matrix: pl.DataFrame | None = None,
     progress: Progress | None = None,
     zones: str = "municipality",
+    cell_truth: TimeSource | str | None = None,
+    cell_truth_min_prob: float = 0.0,
+    cell_truth_progress: Callable[[int, int], None] | None = None,
 ) -> SynthResult:
     """Write a synthetic extract to ``out``: ``ras<year>.<fmt>`` per year, ``truth.parquet``, ``manifest.json``.
 
@@ -162,6 +169,13 @@ def generate(
     DDKN cell in its municipality (columns BOP_DDKN, ARB_DDKN; :mod:`pendling.synth.cells`). Choices
     stay municipality-level (gravity on the matrix), so municipality totals and rates are unchanged
     and truth.parquet stays the municipality-level truth.
+
+    ``cell_truth`` (grid zones only): a cell time source — 'routed' (the road graph, as
+    ``compute --zones`` times the pairs) or a function pairs → minutes (:data:`gridtruth.TimeSource`) —
+    adds ``truth_<zones>.parquet``, the exact cell-level truth under those times
+    (:mod:`pendling.synth.gridtruth`); ``cell_truth_min_prob`` > 0 truncates each choice
+    distribution's support (its moved mass is the ``tail_mass`` column); ``cell_truth_progress(done,
+    total)`` reports the (key, cell) rows summed.
     """
     t_start = time.perf_counter()
     fmt = check_format(fmt)
@@ -179,7 +193,22 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {"setup": time.perf_counter() - t_start, "simulate": 0.0, "write": 0.0}
 
-    sim = Simulation(world)
+    grid = None
+    if cell_truth is not None:
+        if zones == "municipality":
+            raise InputError("a cell-level truth needs grid zones", values=["municipality"],
+                             hint="pass zones='grid1km' (--zones grid1km) with the cell time source")
+        from pendling.synth.gridtruth import GridTruth, routed_times
+
+        if isinstance(cell_truth, str):
+            if cell_truth != "routed":
+                raise InputError("unknown cell time source", values=[cell_truth],
+                                 hint="'routed', or a function pairs -> minutes")
+            cell_truth = routed_times(zones)
+        grid = GridTruth.build(world.gravity.codes, cell_truth, zones, seed, cell_truth_min_prob,
+                               cell_truth_progress)
+    sim = Simulation(world, grid)
+    grid_parts: list[pl.DataFrame] = []
     file_info: list[dict[str, Any]] = []
     truth_parts: list[pl.DataFrame] = []
     events: dict[str, dict[str, int]] = {}
@@ -211,6 +240,8 @@ def generate(
             events[str(year)] = result.events
             if result.truth is not None:
                 truth_parts.append(result.truth)
+            if result.grid_truth is not None:
+                grid_parts.append(result.grid_truth)
             del result
         if pending is not None:
             _collect(pending, file_info, seconds, progress, len(year_list))
@@ -230,9 +261,23 @@ def generate(
                          "municipality on road-metre weights (pendling.synth.cells)",
             "truth": "municipality level: truth.parquet holds the planted municipality-level expectation",
         }
+    grid_truth = None
+    if grid is not None:
+        grid_truth = finalize_truth(grid_parts, zones)
+        name = f"truth_{zones}.parquet"
+        write_parquet(grid_truth, out / name)
+        manifest["zones"]["truth"] = (f"truth.parquet: municipality level; {name}: cell level, the expectation over "
+                                      "the model's municipality and cell choices under the cell time source "
+                                      "(pendling.synth.gridtruth)")
+        manifest["zones"]["cell_truth"] = {"file": name, "min_prob": grid.min_prob,
+                                           "pairs_timed": grid.times.asked,
+                                           "max_tail_mass": float(grid_truth["tail_mass"].max() or 0.0)}
     write_json(manifest, out / "manifest.json")
+    if grid is not None:
+        seconds["cell_truth"] = grid.seconds  # inside 'simulate'
     seconds["total"] = time.perf_counter() - t_start
-    return SynthResult(directory=out, files=files, truth=truth, manifest=manifest, seconds=seconds)
+    return SynthResult(directory=out, files=files, truth=truth, manifest=manifest, seconds=seconds,
+                       grid_truth=grid_truth)
 
 
 def _check_out_dir(out: Path, years: list[int]) -> None:

@@ -79,10 +79,15 @@ def _within(w: pl.DataFrame, share: float) -> pl.DataFrame:
         (pl.col(c) / pl.col(c).sum().over("municipality") * share).fill_nan(0.0).alias(c) for c in ("w_home", "w_work"))
 
 
-def place(keys: pl.Series, munis: pl.Series, weight: str, zones: str = "grid1km", seed: int = 0) -> pl.Series:
-    """The cell of each (id, municipality): null where the municipality has no weighted cell (codes
-    such as 999 'unknown', which the panel excludes before it looks at cells)."""
-    w = cell_weights(zones).filter(pl.col(weight) > 0)
+def place_positions(keys: pl.Series, munis: pl.Series, weight: str, zones: str = "grid1km",
+                    seed: int = 0) -> np.ndarray:
+    """Row positions in :func:`cell_weights` of the cell of each (id, municipality); -1 where the
+    municipality has no weighted cell. The probability of cell c of municipality m is its ``weight``
+    share in m (a hash of id and municipality, read as a uniform number, picks it): the cell-level
+    truth (:mod:`pendling.synth.gridtruth`) takes expectations over exactly these shares."""
+    full = cell_weights(zones)
+    kept = np.flatnonzero(full[weight].to_numpy() > 0)
+    w = full[kept]
     muni = w["municipality"].to_numpy().astype(np.int64)
     cum = w.select(pl.col(weight).cum_sum().over("municipality") / pl.col(weight).sum().over("municipality")
                    ).to_series().to_numpy()
@@ -91,9 +96,15 @@ def place(keys: pl.Series, munis: pl.Series, weight: str, zones: str = "grid1km"
     h = pl.DataFrame({"k": keys, "m": m}).hash_rows(seed=1_000 + seed + (0 if weight == "w_home" else 1)).to_numpy()
     uu = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
     pos = np.minimum(np.searchsorted(axis, m * 2.0 + uu, side="left"), len(axis) - 1)
-    got = w["zone"].gather(pos)
-    ok = muni[pos] == m
-    return pl.select(pl.when(pl.Series(ok)).then(got)).to_series()
+    return np.where(muni[pos] == m, kept[pos], -1)
+
+
+def place(keys: pl.Series, munis: pl.Series, weight: str, zones: str = "grid1km", seed: int = 0) -> pl.Series:
+    """The cell of each (id, municipality): null where the municipality has no weighted cell (codes
+    such as 999 'unknown', which the panel excludes before it looks at cells)."""
+    pos = place_positions(keys, munis, weight, zones, seed)
+    got = cell_weights(zones)["zone"].gather(np.maximum(pos, 0))
+    return pl.select(pl.when(pl.Series(pos >= 0)).then(got)).to_series()
 
 
 def add_cells(frame: pl.DataFrame, zones: str = "grid1km", seed: int = 0) -> pl.DataFrame:

@@ -35,7 +35,9 @@ mover ``E[r] = (1-a)·(Σ_h K[w, h]·T[h, w] / T[h0, w] - 1)``; job changer
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -45,6 +47,9 @@ from pendling.synth import sampling as S
 from pendling.synth.calibration import Gravity
 from pendling.synth.occupations import RECODE_ON_JOB_CHANGE, Occupations
 from pendling.synth.scenario import Scenario
+
+if TYPE_CHECKING:
+    from pendling.synth.gridtruth import GridTruth
 
 MEAN_WORKPLACE_SIZE = 10.0  # employed persons per workplace (DST: ~3 M employed, ~300 000 workplaces)
 WORKPLACE_SIZE_PARETO = 1.3  # tail index of workplace attractiveness: many small, a few very large
@@ -112,6 +117,8 @@ class Kernels:
 
     job_flat: np.ndarray
     home_flat: np.ndarray
+    job: np.ndarray  # [N_GROUPS * n, n] job-choice probabilities (rows g * n + h)
+    home: np.ndarray  # [N_GROUPS * 2 * n, n] home-choice probabilities (rows (g * 2 + r) * n + w)
     job_m1: np.ndarray
     job_m2: np.ndarray
     home_m1: np.ndarray
@@ -150,6 +157,8 @@ def build_kernels(world: World, year: int) -> Kernels:
     return Kernels(
         job_flat=S.row_offsets(S.cumulative(job)),
         home_flat=S.row_offsets(S.cumulative(home)),
+        job=job,
+        home=home,
         job_m1=(job * job_T).sum(axis=1),
         job_m2=(job * job_T**2).sum(axis=1),
         home_m1=(home * home_T).sum(axis=1),
@@ -209,13 +218,15 @@ class YearOutput:
     frame: pl.DataFrame
     truth: pl.DataFrame | None  # per-cell sums (see truth.py); None for the first year
     events: dict[str, int]
+    grid_truth: pl.DataFrame | None = None  # the same at cell level (gridtruth.py), when asked
 
 
 class Simulation:
     """Runs the yearly process; call :meth:`first_year` once, then :meth:`next_year` for each later year."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, grid: GridTruth | None = None) -> None:
         self.w = world
+        self.grid = grid  # cell-level truth (synth --zones grid1km with a cell time source), or None
         self.next_person = 0
         self.next_address = 0
         g = world.gravity
@@ -337,6 +348,13 @@ class Simulation:
         cur_dirt = {k: v[position[:m]] for k, v in self.dirt.items()}
 
         truth = truth_sums(w, year, prev, cur, group_prev, kern, prev_dirt, cur_dirt)
+        grid_truth = None
+        if self.grid is not None:
+            from pendling.synth.gridtruth import grid_truth_sums
+
+            t_grid = time.perf_counter()
+            grid_truth = grid_truth_sums(w, year, prev, cur, group_prev, kern, prev_dirt, cur_dirt, self.wp, self.grid)
+            self.grid.seconds += time.perf_counter() - t_grid
         events = {
             "persons": int(self.state["pnr"].size),
             "exits": n_exit,
@@ -346,7 +364,7 @@ class Simulation:
             "local_moves": int(local.sum()),
             "workplaces_relocated": n_relocated,
         }
-        return YearOutput(year, self._frame(), truth, events)
+        return YearOutput(year, self._frame(), truth, events, grid_truth)
 
     def _relocate(self, rng: np.random.Generator, rate: float) -> int:
         """Move a share ``rate`` of workplaces to one of their municipality's nearest neighbours,
@@ -470,26 +488,29 @@ def truth_sums(
     e2 = m2 / t0**2 - 2 * m1 / t0 + 1
     parts.append(("job_changers", label[changer], region[changer], e, e2 - e**2))
 
+    return cell_sums(year, parts)
+
+
+def cell_sums(year: int, parts: list[tuple], tail: bool = False) -> pl.DataFrame:
+    """Per-person (flow, label, region, E[r], Var[r][, tail mass]) parts → per-cell sums of one year:
+    n, sum_expected, sum_variance (and sum_tail when ``tail``)."""
     out = []
-    for flow, lab, reg, e, v in parts:
+    for flow, lab, reg, e, v, *rest in parts:
         key = lab * 2 + reg
         size = N_GROUPS * 2
-        cnt = np.bincount(key, minlength=size)
-        se = np.bincount(key, weights=e, minlength=size)
-        sv = np.bincount(key, weights=np.maximum(v, 0.0), minlength=size)
-        out.append(
-            pl.DataFrame(
-                {
-                    "year": np.full(size, year),
-                    "flow": [flow] * size,
-                    "job_group": [JOB_GROUPS[k // 2] for k in range(size)],
-                    "region": [("hovedstaden", "rest")[k % 2] for k in range(size)],
-                    "n": cnt,
-                    "sum_expected": se,
-                    "sum_variance": sv,
-                },
-                schema={"year": pl.Int16, "flow": pl.String, "job_group": pl.String, "region": pl.String,
-                        "n": pl.Int64, "sum_expected": pl.Float64, "sum_variance": pl.Float64},
-            )
-        )
+        cols = {
+            "year": np.full(size, year),
+            "flow": [flow] * size,
+            "job_group": [JOB_GROUPS[k // 2] for k in range(size)],
+            "region": [("hovedstaden", "rest")[k % 2] for k in range(size)],
+            "n": np.bincount(key, minlength=size),
+            "sum_expected": np.bincount(key, weights=e, minlength=size),
+            "sum_variance": np.bincount(key, weights=np.maximum(v, 0.0), minlength=size),
+        }
+        schema = {"year": pl.Int16, "flow": pl.String, "job_group": pl.String, "region": pl.String,
+                  "n": pl.Int64, "sum_expected": pl.Float64, "sum_variance": pl.Float64}
+        if tail:
+            cols["sum_tail"] = np.bincount(key, weights=rest[0], minlength=size)
+            schema["sum_tail"] = pl.Float64
+        out.append(pl.DataFrame(cols, schema=schema))
     return pl.concat(out)

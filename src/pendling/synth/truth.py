@@ -33,21 +33,35 @@ TRUTH_SCHEMA: dict[str, pl.DataType] = {
     "n": pl.Int64(),
     "standard_error": pl.Float64(),
 }
-_SUMS = [pl.col("n").sum(), pl.col("sum_expected").sum(), pl.col("sum_variance").sum()]
+GRID_TRUTH_SCHEMA: dict[str, pl.DataType] = {
+    **TRUTH_SCHEMA,
+    "tail_mass": pl.Float64(),
+    "zones": pl.String(),
+}
+"""``truth_<zones>.parquet`` (cell-level truth, :mod:`pendling.synth.gridtruth`): the same columns, plus
+``tail_mass`` (mean probability mass per person moved onto a municipality's most likely cell by the
+support threshold; 0 when exact) and ``zones`` (e.g. 'grid1km')."""
 
 
-def finalize_truth(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """Per-cell sums of all years → the truth table (margins added, empty cells dropped, sorted)."""
+def finalize_truth(parts: list[pl.DataFrame], zones: str | None = None) -> pl.DataFrame:
+    """Per-cell sums of all years → the truth table (margins added, empty cells dropped, sorted).
+
+    ``zones``: None for the municipality-level truth; a zone system for the cell-level truth (parts
+    then carry ``sum_tail``; :data:`GRID_TRUTH_SCHEMA`)."""
+    schema = TRUTH_SCHEMA if zones is None else GRID_TRUTH_SCHEMA
     if not parts:
-        return pl.DataFrame(schema=TRUTH_SCHEMA)
+        return pl.DataFrame(schema=schema)
     cells = pl.concat(parts)
+    if zones is None:
+        cells = cells.with_columns(sum_tail=pl.lit(0.0))
+    sums = [pl.col("n").sum(), pl.col("sum_expected").sum(), pl.col("sum_variance").sum(), pl.col("sum_tail").sum()]
     keys = ["year", "flow"]
-    all_region = cells.group_by(*keys, "job_group").agg(_SUMS).with_columns(region=pl.lit("all"))
+    all_region = cells.group_by(*keys, "job_group").agg(sums).with_columns(region=pl.lit("all"))
     # the job-group total 'all' is over the classified groups, as in pendling.mobility
     classified = cells.filter(~pl.col("job_group").is_in(NUISANCE_GROUPS))
-    all_group = classified.group_by(*keys, "region").agg(_SUMS).with_columns(job_group=pl.lit("all"))
-    all_all = classified.group_by(*keys).agg(_SUMS).with_columns(job_group=pl.lit("all"), region=pl.lit("all"))
-    cols = ["year", "flow", "job_group", "region", "n", "sum_expected", "sum_variance"]
+    all_group = classified.group_by(*keys, "region").agg(sums).with_columns(job_group=pl.lit("all"))
+    all_all = classified.group_by(*keys).agg(sums).with_columns(job_group=pl.lit("all"), region=pl.lit("all"))
+    cols = ["year", "flow", "job_group", "region", "n", "sum_expected", "sum_variance", "sum_tail"]
     full = pl.concat([cells.select(cols), all_region.select(cols), all_group.select(cols), all_all.select(cols)])
     group_rank = {g: i for i, g in enumerate((*JOB_GROUPS, "all"))}
     region_rank = {"hovedstaden": 0, "rest": 1, "all": 2}
@@ -57,6 +71,8 @@ def finalize_truth(parts: list[pl.DataFrame]) -> pl.DataFrame:
         .with_columns(
             (pl.col("sum_expected") / pl.col("n")).alias("expected_mean_rel_change"),
             (pl.col("sum_variance").sqrt() / pl.col("n")).alias("standard_error"),
+            (pl.col("sum_tail") / pl.col("n")).alias("tail_mass"),
+            pl.lit(zones).alias("zones"),
         )
         .with_columns((TOLERANCE_SE_MULTIPLE * pl.col("standard_error")).alias("tolerance"))
         .sort(
@@ -65,6 +81,6 @@ def finalize_truth(parts: list[pl.DataFrame]) -> pl.DataFrame:
             pl.col("job_group").replace_strict(group_rank, return_dtype=pl.Int8),
             pl.col("region").replace_strict(region_rank, return_dtype=pl.Int8),
         )
-        .select(list(TRUTH_SCHEMA))
-        .cast(TRUTH_SCHEMA)
+        .select(list(schema))
+        .cast(schema)
     )
