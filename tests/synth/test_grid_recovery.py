@@ -248,3 +248,35 @@ def test_cell_truth_of_a_tiny_extract_equals_brute_force(matrix, tmp_path):
         cell = truth.filter(pl.col("flow") == flow, pl.col("job_group") == g)
         assert cell["n"].item() == len(values)
         assert cell["expected_mean_rel_change"].item() == pytest.approx(np.mean(values), rel=1e-9, abs=1e-12)
+
+
+def test_panel_reads_the_extract_without_the_truth_files(default_grid):
+    p = load_panel(default_grid.directory)
+    assert not any("truth" in w for w in p.warnings), p.warnings
+
+
+def test_cli_writes_the_cell_truth(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pendling.cli import app
+
+    # routing needs the [routing] extra and minutes: the CLI's plumbing is the same with the toy times
+    monkeypatch.setattr(G, "routed_times", lambda zones="grid1km", **kw: crow_times)
+    out = tmp_path / "g"
+    res = CliRunner().invoke(app, ["synth", "--out", str(out), "--persons", "2000", "--years", "2020-2021",
+                                   "--zones", "grid1km", "--cell-truth", "routed", "--cell-truth-min-prob", "1e-4"])
+    assert res.exit_code == 0, res.output
+    assert "truth_grid1km.parquet" in res.output and (out / "truth_grid1km.parquet").is_file()
+    bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "b"), "--persons", "2000", "--cell-truth", "osrm"])
+    assert bad.exit_code == 2 and "--cell-truth" in bad.output
+
+
+def test_cell_truth_needs_grid_zones_and_a_valid_threshold(tmp_path, matrix):
+    from pendling.errors import InputError
+
+    with pytest.raises(InputError, match="grid zones"):
+        generate(tmp_path / "a", persons=2_000, years="2020-2021", matrix=matrix, cell_truth=crow_times)
+    with pytest.raises(InputError, match=r"\[0, 1\)"):
+        generate(tmp_path / "b", persons=2_000, years="2020-2021", matrix=matrix, zones="grid1km",
+                 cell_truth=crow_times, cell_truth_min_prob=1.5)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # refused before writing

@@ -36,6 +36,12 @@ def synth(
                                               "dwelling and workplace in a 1 km DDKN cell of its municipality (BOP_DDKN, "
                                               "ARB_DDKN). With --report: grid1km (default when the extract has cells) "
                                               "adds road km between home and work cells vs AFSTB4; municipality skips it.")] = None,
+    cell_truth: Annotated[str, typer.Option(
+        "--cell-truth", help="With --zones grid1km: 'routed' also writes truth_grid1km.parquet, the cell-level "
+        "truth under routed cell-pair times (what compute --zones grid1km uses); 'none' (default) skips it.")] = "none",
+    cell_truth_min_prob: Annotated[float, typer.Option(
+        "--cell-truth-min-prob", help="Support threshold of the cell-level truth: cells less likely than this in a "
+        "choice row are valued at their municipality's most likely cell (reported as tail_mass). 0 = exact.")] = 1e-5,
 ) -> None:
     """Write synthetic DST-style register extracts (one file per year) with planted, known effects.
 
@@ -86,17 +92,33 @@ def synth(
         return
     if out is None:
         raise InputError("--out is required to write an extract", hint="e.g. pendling synth --out synthetic/")
+    if cell_truth not in ("none", "routed"):
+        raise InputError("--cell-truth must be 'none' or 'routed'", values=[cell_truth])
     year_list = api.parse_years(years)
     with progress() as bar:
         task = bar.add_task(f"synthesising {persons:,} persons", total=len(year_list))
+        truth_task = None
+
+        def truth_progress(done: int, total: int) -> None:
+            nonlocal truth_task
+            if truth_task is None:
+                truth_task = bar.add_task("cell-level truth: (key, cell) rows", total=total)
+            bar.update(truth_task, completed=done, total=total)
+
         result = api.generate(
             out, persons=persons, years=year_list, seed=seed, fmt=fmt, scenario=scenario, matrix=mat,
             zones=zones or "municipality",
             progress=lambda done, total, year: bar.update(task, completed=done, description=f"wrote {year}"),
+            cell_truth=None if cell_truth == "none" else cell_truth, cell_truth_min_prob=cell_truth_min_prob,
+            cell_truth_progress=truth_progress,
         )
     console.print(
         f"Wrote {len(result.files)} yearly files ({result.files[0].name} … {result.files[-1].name}), "
         f"truth.parquet ({result.truth.height} cells) and manifest.json to {Path(result.directory).resolve()} "
         f"in {result.seconds['total']:.1f} s."
     )
+    if result.grid_truth is not None:
+        info = result.manifest["zones"]["cell_truth"]
+        console.print(f"Cell-level truth: {info['file']} ({result.grid_truth.height} cells; {info['pairs_timed']:,} "
+                      f"cell pairs timed; largest tail_mass {info['max_tail_mass']:.4f}).")
     console.print(f"Check it: pendling synth --report {Path(result.directory).resolve()}")

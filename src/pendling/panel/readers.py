@@ -166,7 +166,8 @@ def synth_side_files(directory: Path) -> frozenset[str]:
     """Names of the pendling.synth side files in ``directory`` (empty unless it is a synth extract).
 
     A directory counts as a synth extract only if its ``manifest.json`` says
-    ``"generator": "pendling.synth"``; the truth file is the one that manifest names. So a
+    ``"generator": "pendling.synth"``; the truth files are the ones that manifest names (``truth``, and
+    ``zones.cell_truth`` of a grid extract). So a
     ``truth.parquet`` in a real register folder is still reported as an ignored file.
     """
     manifest = directory / SYNTH_MANIFEST
@@ -180,6 +181,10 @@ def synth_side_files(directory: Path) -> frozenset[str]:
     names = {SYNTH_MANIFEST}
     if isinstance(truth, dict) and isinstance(truth.get("file"), str):
         names.add(truth["file"])
+    zones = meta.get("zones")  # grid extracts: the cell-level truth beside truth.parquet
+    cell_truth = zones.get("cell_truth") if isinstance(zones, dict) else None
+    if isinstance(cell_truth, dict) and isinstance(cell_truth.get("file"), str):
+        names.add(cell_truth["file"])
     return frozenset(names)
 
 

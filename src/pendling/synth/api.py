@@ -188,11 +188,6 @@ def generate(
 
         matrix = load_matrix()
     world = build_world(persons, seed, scen, matrix=matrix)
-    out = Path(out)
-    _check_out_dir(out, year_list)
-    out.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {"setup": time.perf_counter() - t_start, "simulate": 0.0, "write": 0.0}
-
     grid = None
     if cell_truth is not None:
         if zones == "municipality":
@@ -207,6 +202,11 @@ def generate(
             cell_truth = routed_times(zones)
         grid = GridTruth.build(world.gravity.codes, cell_truth, zones, seed, cell_truth_min_prob,
                                cell_truth_progress)
+    out = Path(out)
+    _check_out_dir(out, year_list)
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {"setup": time.perf_counter() - t_start, "simulate": 0.0, "write": 0.0}
+
     sim = Simulation(world, grid)
     grid_parts: list[pl.DataFrame] = []
     file_info: list[dict[str, Any]] = []

@@ -67,24 +67,29 @@ def routed_times(zones: str = "grid1km", **kwargs) -> TimeSource:
 
 
 class PairTimes:
-    """Cell-pair minutes from a :class:`TimeSource`, each distinct pair asked once (sorted cache of
-    pair codes ``origin * n_cells + destination``)."""
+    """Cell-pair minutes from a :class:`TimeSource`. Each call asks the source only for its distinct
+    pairs; up to ``cache_pairs`` pairs are kept across calls (a sorted array of pair codes
+    ``origin * n_cells + destination``) so that later keys and years do not ask again."""
 
-    def __init__(self, zone: pl.Series, times: TimeSource) -> None:
+    def __init__(self, zone: pl.Series, times: TimeSource, cache_pairs: int = 50_000_000) -> None:
         self.zone = zone.cast(pl.Utf8)
         self.n = zone.len()
         self.times = times
+        self.cache_pairs = cache_pairs
         self.codes = np.empty(0, np.int64)
         self.minutes = np.empty(0, np.float64)
-        self.asked = 0
+        self.asked = 0  # pairs passed to the time source (a pair asked twice after the cache filled counts twice)
 
     def __call__(self, origin: np.ndarray, destination: np.ndarray) -> np.ndarray:
         """Minutes (NaN: no time) for cell positions ``origin``, ``destination`` (equal-length int arrays)."""
         code = origin.astype(np.int64) * self.n + destination.astype(np.int64)
         uniq, inverse = np.unique(code, return_inverse=True)
         pos = np.searchsorted(self.codes, uniq)
-        known = (pos < self.codes.size) & (self.codes[np.minimum(pos, max(self.codes.size - 1, 0))] == uniq) \
-            if self.codes.size else np.zeros(uniq.size, bool)
+        known = np.zeros(uniq.size, bool)
+        if self.codes.size:
+            known = self.codes[np.minimum(pos, self.codes.size - 1)] == uniq
+        out = np.empty(uniq.size)
+        out[known] = self.minutes[pos[known]]
         new = uniq[~known]
         if new.size:
             pairs = pl.DataFrame({"origin": self.zone.gather(new // self.n), "destination": self.zone.gather(new % self.n)})
@@ -96,10 +101,12 @@ class PairTimes:
                                  values=[pairs.height, got.height], hint="return pairs.with_columns(minutes=...)")
             mins = got["minutes"].cast(pl.Float64).fill_null(np.nan).to_numpy()
             self.asked += int(new.size)
-            codes = np.concatenate([self.codes, new])
-            order = np.argsort(codes, kind="stable")
-            self.codes, self.minutes = codes[order], np.concatenate([self.minutes, mins])[order]
-        return self.minutes[np.searchsorted(self.codes, uniq)][inverse]
+            out[~known] = mins
+            if self.codes.size + new.size <= self.cache_pairs:  # a linear merge of two sorted arrays
+                at = pos[~known]
+                self.codes = np.insert(self.codes, at, new)
+                self.minutes = np.insert(self.minutes, at, mins)
+        return out[inverse]
 
 
 @dataclass(frozen=True)
@@ -167,9 +174,12 @@ def expected_times(sup: Support, key_row: np.ndarray, key_fixed: np.ndarray, fix
     m1, m2 = np.full(k, np.nan), np.full(k, np.nan)
     if k == 0:
         return m1, m2
-    code = key_row.astype(np.int64) * times.n + key_fixed.astype(np.int64)
+    # keys ordered by fixed cell, so one chunk holds every row of its fixed cells: their shared
+    # (cell, fixed) pairs are timed once
+    n_rows = sup.start.size - 1
+    code = key_fixed.astype(np.int64) * n_rows + key_row.astype(np.int64)
     uniq, inverse = np.unique(code, return_inverse=True)
-    rows, fixed = uniq // times.n, uniq % times.n
+    rows, fixed = uniq % n_rows, uniq // n_rows
     size = sup.start[rows + 1] - sup.start[rows]
     ends = np.cumsum(size)
     total = int(ends[-1])
@@ -178,12 +188,12 @@ def expected_times(sup: Support, key_row: np.ndarray, key_fixed: np.ndarray, fix
     while lo < uniq.size:
         hi = max(lo + 1, int(np.searchsorted(ends, done + CHUNK_ROWS, side="right")))
         hi = min(hi, uniq.size)
-        n_rows = size[lo:hi]
-        local = np.repeat(np.arange(hi - lo), n_rows)
-        offset = np.arange(local.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-        at = np.repeat(sup.start[rows[lo:hi]], n_rows) + offset
+        per = size[lo:hi]
+        local = np.repeat(np.arange(hi - lo), per)
+        offset = np.arange(local.size) - np.repeat(np.cumsum(per) - per, per)
+        at = np.repeat(sup.start[rows[lo:hi]], per) + offset
         cell, p = sup.cell[at], sup.prob[at]
-        fx = np.repeat(fixed[lo:hi], n_rows)
+        fx = np.repeat(fixed[lo:hi], per)
         t = times(fx, cell) if fixed_is_origin else times(cell, fx)
         ok = ~np.isnan(t)
         p = np.where(ok, p, 0.0)
