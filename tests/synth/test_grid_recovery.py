@@ -267,6 +267,11 @@ def test_cli_writes_the_cell_truth(tmp_path, monkeypatch):
                                    "--zones", "grid1km", "--cell-truth", "routed", "--cell-truth-min-prob", "1e-4"])
     assert res.exit_code == 0, res.output
     assert "truth_grid1km.parquet" in res.output and (out / "truth_grid1km.parquet").is_file()
+    again = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "g2"), "--persons", "2000", "--years", "2020-2021",
+                                     "--zones", "grid1km", "--cell-truth", "routed", "--cell-truth-min-prob", "1e-4"])
+    assert again.exit_code == 0, again.output
+    for name in ("truth_grid1km.parquet", "manifest.json"):  # reruns are byte-identical
+        assert (out / name).read_bytes() == (tmp_path / "g2" / name).read_bytes()
     bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "b"), "--persons", "2000", "--cell-truth", "osrm"])
     assert bad.exit_code == 2 and "--cell-truth" in bad.output
 

@@ -56,12 +56,18 @@ DIST_CHUNK = 32  # distribution rows densified at once ([32, ~36 000] floats)
 
 def routed_times(zones: str = "grid1km", **kwargs) -> TimeSource:
     """A time source that routes the pairs on the stored road graph (:func:`pendling.routing.pair_times`,
-    cached per graph): the times ``pendling compute --zones`` uses."""
+    ``on_invalid='null'``; road results cached per graph): the times ``pendling compute --zones`` uses.
+    The graph is loaded once, on the first call; ``kwargs`` go to ``pair_times`` (e.g. ``engine``)."""
+    state: dict = {}
 
     def times(pairs: pl.DataFrame) -> pl.DataFrame:
+        from pendling import paths
+        from pendling.routing import load_graph
         from pendling.routing.pairs import pair_times
 
-        return pair_times(pairs, zones, on_invalid="null", **kwargs)
+        if "graph" not in state:
+            state["graph"] = kwargs.pop("graph", None) or load_graph(paths.roads_dir())
+        return pair_times(pairs, zones, graph=state["graph"], on_invalid="null", **kwargs)
 
     return times
 
