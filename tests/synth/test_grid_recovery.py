@@ -29,14 +29,17 @@ MIN_PROB = 1e-5
 
 
 def crow_times(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Minutes = 2 + straight-line km between cell centres at 40 km/h (an independent toy time)."""
+    """Minutes = 2 + straight-line km between cell centres at 40 km/h (an independent toy time); ids
+    as DDKN text (the panel's Int64 cell codes are turned into text first)."""
+    if pairs["origin"].dtype != pl.Utf8:
+        pairs = pairs.with_columns(Z.cell_text(pairs["origin"]), Z.cell_text(pairs["destination"]))
     o, d = Z.parse_cells(pairs["origin"]), Z.parse_cells(pairs["destination"])
     km = np.hypot((o["east_m"] - d["east_m"]).to_numpy(), (o["north_m"] - d["north_m"]).to_numpy()) / 1000
     return pairs.with_columns(pl.Series("minutes", 2.0 + km / 40 * 60))
 
 
 def _engine_vs_truth(result) -> pl.DataFrame:
-    panel = load_panel(result.directory)
+    panel = load_panel(result.directory, zones=True)
     used = panel.frame.select(pl.col("home_zone").alias("origin"), pl.col("work_zone").alias("destination")).unique()
     res = mobility.compute(panel, zones="grid1km", zone_times=crow_times(used), disclosure=False)
     return result.grid_truth.join(res, on=KEYS, how="left", suffix="_engine")
