@@ -128,7 +128,7 @@ ZONE_FLAGS: dict[str, str] = {
 }
 
 
-def panel_attrition(buckets: pl.DataFrame, *, zones: bool = False) -> pl.DataFrame:
+def panel_attrition(buckets: pl.DataFrame, *, zones: bool = False, counted: bool = False) -> pl.DataFrame:
     """Attrition table from a frame with one row per input row and columns ``year``, ``bucket``.
 
     ``zones``: the extract has zone columns, so the zone buckets are listed too (zeros included).
@@ -137,9 +137,11 @@ def panel_attrition(buckets: pl.DataFrame, *, zones: bool = False) -> pl.DataFra
 
     Every bucket appears for every year (zeros included) so tables from different runs line up.
     Rows without a year (``excluded_year_missing``, or ``excluded_null_pnr`` when the PNR is missing
-    as well) are reported with a null year.
+    as well) are reported with a null year. ``counted``: ``buckets`` holds counts already (``year``,
+    ``bucket``, ``n``, possibly several rows per year and bucket, e.g. one batch per year), summed here.
     """
-    counts = buckets.group_by("year", "bucket").agg(pl.len().cast(pl.Int64).alias("n"))
+    counts = (buckets.group_by("year", "bucket").agg(pl.col("n").sum().cast(pl.Int64)) if counted
+              else buckets.group_by("year", "bucket").agg(pl.len().cast(pl.Int64).alias("n")))
     years = counts.select(pl.col("year").cast(pl.Int16)).unique()
     short_rows = bool(counts.filter(pl.col("bucket").cast(pl.String).is_in(list(SHORT_ROW_BUCKET)))["n"].sum())
     names = bucket_order(zones, short_rows)

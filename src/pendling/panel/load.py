@@ -279,16 +279,6 @@ def _load(
     rows = pl.concat(frames, how="diagonal")
     del frames  # the concatenated frame shares their memory; drop the extra references early
     step("validating codes and duplicates")
-    if strict:
-        raise_bad_values(parsed, rows)
-
-    sort_person_year(rows)  # in place: never an unsorted and a sorted copy of all rows at once
-    rows = assign_buckets(rows, rules=rules, mapping=mapping, years=wanted, on_duplicate=dup_mode)
-    if dup_mode == "error":
-        err = duplicate_error(rows, parsed, keys)
-        if err is not None:
-            raise err
-
     zone_fields = [f for f in ZONE_FIELDS if f in rows.columns]
     if request.required and not zone_fields:
         raise InputError(
@@ -299,22 +289,13 @@ def _load(
             hint="name the cell columns (or home_x/home_y, work_x/work_y in EPSG:25832 metres) in a column map "
                  "TOML, or run at municipality level",
         )
-    if zone_fields:  # grid cells: their own buckets after the municipality checks (panel.zonecheck)
-        step("checking grid cells")
-        rows = apply_zone_buckets(rows, rules.alias)
-    attrition = panel_attrition(rows.select("year", "bucket"), zones=bool(zone_fields))
-    check_attrition(attrition, rows.height)
-    counts = flag_counts(rows)
-    if zone_fields:
-        counts = pl.concat([counts, zone_flag_counts(rows)])
-    flags = flags_table(counts, attrition["year"].drop_nulls().unique().to_list(), zones=bool(zone_fields))
-    unreadable = {} if strict else bad_value_counts(rows)
-    frame = canonical_rows(rows, rules)
-    if zone_fields:  # the cells of the kept rows, in the same order (filtering keeps it)
-        cells = rows.lazy().filter(pl.col("bucket").is_in(KEPT_BUCKETS)).select(zone_fields)
-        frame = frame.hstack(cells.cast({f: ZONE_SCHEMA[f] for f in zone_fields}).collect())
-    n_rows = rows.height
-    del rows  # national scale: free the working copy before building the summary
+    checked = validate_rows(rows, parsed, keys, rules=rules, mapping=mapping, wanted=wanted, dup_mode=dup_mode,
+                            strict=strict, step=step)
+    attrition, unreadable, frame, zone_fields = checked.attrition, checked.unreadable, checked.frame, checked.zones
+    flags = flags_table(checked.flag_counts, attrition["year"].drop_nulls().unique().to_list(),
+                        zones=bool(zone_fields))
+    n_rows = checked.n_rows
+    del rows, checked  # national scale: free the working copy before building the summary
     if n_rows and frame.height == 0:
         warnings.append("no row was kept: see the attrition table for where they went")
     kept_years = frame["year"].unique().to_list()
@@ -374,6 +355,62 @@ def _zone_provenance(request: ZoneRequest, inputs: list[RawInput], zone_fields: 
         sides[side] = {"ids": ids, "coordinates": xy}
     return {"read": request.read, "columns": zone_fields, "points_resolution_m": request.resolution_m,
             "sources": sides if request.read else {}}
+
+
+@dataclass
+class Validated:
+    """What :func:`validate_rows` makes of one batch of parsed rows (all years, or one year)."""
+
+    frame: pl.DataFrame  # kept rows, canonical, sorted by (pnr, year); zone cells appended if any
+    attrition: pl.DataFrame  # stage 'panel' buckets of the batch's years (see panel_attrition)
+    bucket_counts: pl.DataFrame  # year, bucket, n: the raw counts behind ``attrition``
+    flag_counts: pl.DataFrame  # year, flag, n (long; flags_table makes the table)
+    unreadable: dict[str, int]
+    zones: list[str]  # zone fields present
+    n_rows: int
+
+
+def validate_rows(
+    rows: pl.DataFrame,
+    parsed: list[ParsedInput],
+    keys: Mapping[str, Any],
+    *,
+    rules: CodeRules,
+    mapping: pl.DataFrame,
+    wanted: set[int] | None,
+    dup_mode: OnDuplicate,
+    strict: bool,
+    step: Callable[[str], None],
+) -> Validated:
+    """Validate parsed rows (of every year, or of one year: the loader and the per-year store both come
+    here, so codes, duplicates and grid cells are checked in one place): bad values (strict), buckets,
+    duplicates, grid cells, attrition, flags, canonical rows. ``rows`` is sorted in place."""
+    if strict:
+        raise_bad_values(parsed, rows)
+    sort_person_year(rows)  # in place: never an unsorted and a sorted copy of all rows at once
+    rows = assign_buckets(rows, rules=rules, mapping=mapping, years=wanted, on_duplicate=dup_mode)
+    if dup_mode == "error":
+        err = duplicate_error(rows, parsed, keys)  # type: ignore[arg-type]
+        if err is not None:
+            raise err
+
+    zone_fields = [f for f in ZONE_FIELDS if f in rows.columns]
+    if zone_fields:  # grid cells: their own buckets after the municipality checks (panel.zonecheck)
+        step("checking grid cells")
+        rows = apply_zone_buckets(rows, rules.alias)
+    bucket_counts = rows.group_by("year", "bucket").agg(pl.len().cast(pl.Int64).alias("n"))
+    attrition = panel_attrition(bucket_counts, zones=bool(zone_fields), counted=True)
+    check_attrition(attrition, rows.height)
+    counts = flag_counts(rows)
+    if zone_fields:
+        counts = pl.concat([counts, zone_flag_counts(rows)])
+    unreadable = {} if strict else bad_value_counts(rows)
+    frame = canonical_rows(rows, rules)
+    if zone_fields:  # the cells of the kept rows, in the same order (filtering keeps it)
+        cells = rows.lazy().filter(pl.col("bucket").is_in(KEPT_BUCKETS)).select(zone_fields)
+        frame = frame.hstack(cells.cast({f: ZONE_SCHEMA[f] for f in zone_fields}).collect())
+    return Validated(frame, attrition, bucket_counts.with_columns(pl.col("bucket").cast(pl.String)), counts,
+                     unreadable, zone_fields, rows.height)
 
 
 def _source_names(field_name: str, inputs: list[RawInput]) -> str:
