@@ -410,20 +410,45 @@ def run(
     zone_times: pl.DataFrame | None = None,
     graph: Any = None,
 ) -> MobilityResult:
-    """Results, attrition and method notes; see :func:`compute` for the parameters."""
+    """Results, attrition and method notes; see :func:`compute` for the parameters.
+
+    Given a path (or a :class:`pendling.panel.stream.StoredPanel`) and municipality zones, the panel is
+    validated and kept year by year and the flows are computed one flow year t at a time from years
+    t-1 and t only (:func:`_run_by_year`): memory then depends on two years, not on the span, and
+    every cell, count and flag is the same as from the whole panel in memory.
+    """
     _check_definition(mover_definition)
     matrix, matrix_label = _apply_method(method, matrix, mover_definition)
     by_t = _stats.normalize_by(by)
     min_n = _disc.check_min_n(min_n)
     limits = Limits.checked(memory_limit, threads, temp_directory)
-    frame, panel_attrition, sources, yrs, mat, munis, rows_per_year, provenance = _prepare(
-        panel, matrix, years, municipalities, zones)
-    frame, zt = _zone_times(frame, zones, zone_times, graph)
-    fallback = mover_fallback(frame, provenance, mover_definition)
-    sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
-                                              _job_group_assigner(job_group_mapping), limits=limits,
-                                              zone_times=zt)
-    _check_flow_totals(rows_per_year, counts)
+    zt = None
+    opened = None
+    if isinstance(panel, (str, Path)) and zones == "municipality":
+        from pendling.panel.stream import open_years
+
+        requested = parse_years(years)
+        wanted = None if requested is None else sorted({y for t in requested for y in (t - 1, t)})
+        panel = opened = open_years(panel, years=wanted)
+    try:
+        if hasattr(panel, "year_frame") and zones == "municipality":
+            sums, counts, yrs, panel_attrition, sources, fallback = _run_by_year(
+                panel, matrix, years, municipalities, mover_definition, by_t, job_group_mapping, limits)
+        else:
+            if hasattr(panel, "year_frame"):  # grid zones route the cell pairs of the whole panel at once
+                panel = panel.select_years(panel.parts)
+            frame, panel_attrition, sources, yrs, mat, munis, rows_per_year, provenance = _prepare(
+                panel, matrix, years, municipalities, zones)
+            frame, zt = _zone_times(frame, zones, zone_times, graph)
+            fallback = mover_fallback(frame, provenance, mover_definition)
+            sums, counts = _flows.cells_and_attrition(frame, mat, munis, yrs, mover_definition, by_t,
+                                                      _job_group_assigner(job_group_mapping), limits=limits,
+                                                      zone_times=zt)
+            del frame
+            _check_flow_totals(rows_per_year, counts)
+    finally:
+        if opened is not None and hasattr(opened, "close"):
+            opened.close()
     cells = _stats.cells_from_sums(sums, _flows.R_SCALE, _flows.M_SCALE)
     results = _stats.full_grid(cells, yrs, by_t)
     attrition = _combine_attrition(panel_attrition, flow_attrition(counts, yrs, zones=zt is not None))
@@ -455,6 +480,46 @@ def run(
                          matrix_label, sources, fallback=fallback_note(fallback, min_n if disclosure else None),
                          method=method, zones=zones)
     return MobilityResult(results, attrition, notes, min_n if disclosure else None)
+
+
+def _run_by_year(stored: Any, matrix: Any, years: Any, municipalities: Any, mover_definition: str,
+                 by: Sequence[str], job_group_mapping: Any, limits: Limits):
+    """(cell sums, bucket counts, flow years, panel attrition, sources, fallback counts) of a
+    :class:`pendling.panel.stream.StoredPanel`, one flow year at a time.
+
+    Every cell has a year, and flow year t uses only the rows of t-1 and t, so the sums of year t
+    from a frame holding just those two years are the same integers as from the whole panel; the
+    bucket counts likewise. Only the previous year's rows are kept from one step to the next.
+    """
+    requested = parse_years(years)
+    yrs = resolve_years(stored.years, requested, stored.provenance.get("years_in_source"))
+    mat, munis = resolve_matrix(matrix), resolve_municipalities(municipalities)
+    assign = _job_group_assigner(job_group_mapping)
+    sums: list[tuple] = []
+    counts = []
+    previous: tuple[int, pl.DataFrame] | None = None
+    for t in yrs:
+        before = previous[1] if previous is not None and previous[0] == t - 1 else stored.year_frame(t - 1)
+        after = stored.year_frame(t)
+        stored.check_keys([t - 1, t])
+        # both years are sorted by pnr: a merge, then validate_frame checks (pnr, year) order in O(n)
+        frame = validate_frame(before.merge_sorted(after, key="pnr"))
+        del before
+        s, c = _flows.cells_and_attrition(frame, mat, munis, [t], mover_definition, by, assign, limits=limits)
+        del frame
+        sums += s
+        counts.append(c)
+        previous = (t, after)
+    del previous
+    counts_all = pl.concat(counts)
+    rows_per_year = pl.DataFrame({"year": yrs, "len": [stored.parts[t].kept for t in yrs]})
+    _check_flow_totals(rows_per_year, counts_all)
+    fallback: dict[str, int] = {}
+    if mover_definition == "address":
+        person_years, missing = stored.fallback_counts({y for t in yrs for y in (t - 1, t)})
+        fallback = {"person_years": person_years, "missing": missing,
+                    "unreadable": int((stored.provenance.get("unreadable_values") or {}).get("home_addr", 0))}
+    return sums, counts_all, yrs, stored.attrition, list(stored.sources), fallback
 
 
 def _apply_method(method: str, matrix: Any, mover_definition: str) -> tuple[Any, Any]:

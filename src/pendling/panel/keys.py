@@ -142,3 +142,55 @@ def show_key(value: int | None, name: str, dictionaries: dict[str, KeyDictionary
     if value is None or name not in dictionaries:
         return str(value)
     return str(dictionaries[name].decode(pl.Series([value], dtype=pl.Int64))[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Hashed keys: the per-year store (pendling.panel.stream) codes each year on its own, so a code
+# cannot come from a dictionary shared by all years. A text key becomes a fixed-seed 64-bit hash
+# of its text, put in the negative half of Int64 (integer keys are never negative: the loader
+# rejects negative ids), and text that is exactly an integer's digits becomes that integer, as in
+# the dictionary coding: '123' and 123 are one key, '0123' another. Equal texts give equal codes in
+# every year; a collision (two texts, one code) is checked for wherever codes are compared: within a
+# year before duplicates are sought, and between t-1 and t before the flows pair them.
+
+HASH_SEED = 0x70656E646C696E67
+"""Fixed seed of the key hash (``pl.Series.hash``); the hash may change with the Polars version, which
+is why the per-year store's cache key names it."""
+
+
+def hash_codes(text: pl.Series) -> pl.Series:
+    """Int64 codes of cleaned key texts (null stays null): canonical integer text → the integer,
+    other text → a negative 63-bit hash of the text."""
+    text = text.cast(pl.String)
+    is_int = text.str.contains(_CANONICAL_INT).fill_null(False)
+    h = text.hash(HASH_SEED)
+    hashed = -((h // 2).cast(pl.Int64)) - 1  # [-2^63, -1]: never an integer key
+    ints = text.cast(pl.Int64, strict=False)
+    out = pl.select(pl.when(text.is_null()).then(None).when(pl.lit(is_int)).then(pl.lit(ints))
+                    .otherwise(pl.lit(hashed))).to_series()
+    return out.alias(text.name)
+
+
+@dataclass
+class HashedKeys:
+    """code → key text of hashed text keys (``table``: ``code`` Int64 < 0, ``key`` String, one row per
+    code); non-negative codes are integer keys and decode to their digits. Same interface as
+    :class:`KeyDictionary` for :func:`decode_keys` and :func:`show_key`."""
+
+    name: str
+    table: pl.DataFrame
+
+    def decode(self, codes: pl.Series) -> pl.Series:
+        """The original key texts of ``codes`` (integers as their digits; null stays null)."""
+        frame = pl.DataFrame({"code": codes.cast(pl.Int64)})
+        found = frame.join(self.table, on="code", how="left", maintain_order="left")["key"]
+        plain = codes.cast(pl.Int64).cast(pl.String)
+        return pl.select(pl.when(pl.lit(codes).cast(pl.Int64) < 0).then(pl.lit(found)).otherwise(pl.lit(plain))
+                         ).to_series().alias(codes.name)
+
+
+def hash_collisions(tables: list[pl.DataFrame]) -> pl.DataFrame:
+    """Rows (code, key) of ``tables`` (each one year's code → key table) where one code stands for two
+    texts: empty when the hash separates every key of these years."""
+    both = pl.concat(tables).unique()
+    return both.filter(pl.col("code").is_duplicated()).sort("code", "key")
