@@ -51,7 +51,7 @@ SITES: dict[tuple[str, str], str] = {
                                               "tests/report)",
     ("pendling.report.style", "_render"): "primitive (save_figure's and the notebook display's rendering)",
     # the writers that hold counts about persons
-    ("pendling.cli.compute", "compute"): EXERCISED,
+    ("pendling.cli.compute", "_run_and_write"): EXERCISED + " (compute's results)",
     ("pendling.mobility.export", "write_results"): EXERCISED,
     ("pendling.cli.panel", "check"): EXERCISED,
     ("pendling.cli.panel", "export"): EXERCISED,
@@ -82,6 +82,9 @@ SITES: dict[tuple[str, str], str] = {
     ("pendling.mobility.variants", "_network_diagonal"): "exempt: cached routed within-municipality times",
     ("pendling.panel.cache", "store"): "exempt: validated-panel cache, server-side microdata in the user's cache "
                                        "(like the extracts it was read from), never an output, never exported",
+    ("pendling.panel.stream", "_write_year"): "exempt: one year of the per-year panel store, server-side microdata "
+                                              "in the user's cache or a private temporary folder, never an output",
+    ("pendling.panel.stream", "_store_year"): "exempt: manifest of a per-year cache entry (like panel.cache.store)",
     ("pendling.cli._crash", "write_crash_log"): "exempt: crash log of a bug (command, versions, traceback; no tables)",
 }
 

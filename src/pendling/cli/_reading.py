@@ -79,11 +79,17 @@ class ReadOptions:
         }
 
     def load(self, source: str | Path | list[str], years: Iterable[int] | None = None,
-             step: Callable[[str], None] | None = None, zones: bool | str = False) -> Panel:
+             step: Callable[[str], None] | None = None, zones: bool | str = False, *,
+             by_year: bool = False) -> Panel:
         """``load_panel(source, years=years, zones=zones, ...)``; progress goes to ``step`` if given (a
         command that already shows a bar), else to a bar of its own on the terminal. ``zones``: read
-        the grid cells (False for municipality-level commands: the cell columns are not read)."""
+        the grid cells (False for municipality-level commands: the cell columns are not read).
+        ``by_year``: validate and keep the panel year by year instead
+        (:func:`pendling.panel.stream.open_years`; the caller closes it)."""
         from pendling.panel import load_panel
+
+        if by_year:
+            from pendling.panel.stream import open_years as load_panel  # type: ignore[assignment]
         from pendling.panel.load import count_steps
 
         src: Any = source

@@ -41,7 +41,7 @@ class Method(str, Enum):  # issue 15: named method presets (pendling.mobility.va
 
 
 def _load_panel(source: Path | None, flow_years: list[int] | None, reading: ReadOptions,
-                step: Callable[[str], None] | None = None, zones: str = "municipality"):
+                step: Callable[[str], None] | None = None, zones: str = "municipality", by_year: bool = False):
     """The Panel for ``source`` (t-1 and t of each flow year), or the built-in synthetic demo extract."""
     if source is None:
         from pendling.synth import demo_extract
@@ -53,7 +53,7 @@ def _load_panel(source: Path | None, flow_years: list[int] | None, reading: Read
     wanted = None if flow_years is None else sorted({y for t in flow_years for y in (t - 1, t)})
     # grid cells are read only for a grid run: at municipality level a grid extract costs what one
     # without cells does
-    return reading.load(source, wanted, step, zones=zones)
+    return reading.load(source, wanted, step, zones=zones, by_year=by_year)
 
 
 def _check_flow_years(source: Path, flow_years: list[int]) -> None:
@@ -185,25 +185,16 @@ def compute(
             load_years = sorted(set(wanted) | set(contrast_years))
     with progress() as bar:
         task = bar.add_task("loading panel", total=3)
+        # municipality zones: validated, stored and paired year by year (memory of two years, not the span)
         loaded = _load_panel(panel, load_years, reading, lambda msg: bar.update(task, description=msg),
-                             zones=zones.value)
-        bar.update(task, advance=1, description="classifying transitions and computing statistics")
-        result = run(loaded, matrix, wanted, by=list(by or []), min_n=min_n,
-                     disclosure=not no_disclosure, mover_definition=mover_definition.value,
-                     memory_limit=limits.memory_limit, threads=limits.threads,
-                     temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups,
-                     method=method.value, zones=zones.value, graph=road_graph)
-        bar.update(task, advance=1, description="writing")
-        yrs = sorted(result.results["year"].unique().to_list())
-        targets = outs or [Path("pendling-results") / f"results_{years_label(yrs)}.parquet"]
-        source = str(panel) if panel else "built-in synthetic demo"
-        written = [p for t in targets for p in export.write_results(result, t, source=source)]
-        contrasts = None
-        if contrast_years is not None:
-            contrasts = _contrasts(loaded, matrix, contrast_years, by, min_n, no_disclosure, mover_definition, method,
-                                   reading.jobgroups, result.results)
-            written += [_write_beside(contrasts, t, "contrast") for t in targets]
-        bar.update(task, advance=1)
+                             zones=zones.value, by_year=zones is Zones.municipality)
+        try:
+            result, written, contrasts, yrs, targets = _run_and_write(
+                bar, task, loaded, matrix, wanted, by, min_n, no_disclosure, mover_definition, limits, reading, method,
+                zones, road_graph, outs, panel, contrast_years)
+        finally:
+            if hasattr(loaded, "close"):
+                loaded.close()
 
     preset = "" if method is Method.default else f", method {method.value}"
     preset += "" if zones is Zones.municipality else f", {zones.value} cells"
@@ -229,6 +220,30 @@ def compute(
                       f"suppressed ({n_primary} primary: n < {min_n}; {n_compl} complementary: would be recoverable "
                       "from totals).")
     show_path("Wrote", written)
+
+
+def _run_and_write(bar, task, loaded, matrix, wanted, by, min_n, no_disclosure, mover_definition, limits, reading,
+                   method, zones, road_graph, outs, panel, contrast_years):
+    """Run, write the results (and contrasts) and return what compute prints."""
+    from pendling.mobility import export, run, years_label
+
+    result = run(loaded, matrix, wanted, by=list(by or []), min_n=min_n,
+                 disclosure=not no_disclosure, mover_definition=mover_definition.value,
+                 memory_limit=limits.memory_limit, threads=limits.threads,
+                 temp_directory=limits.temp_directory, job_group_mapping=reading.jobgroups,
+                 method=method.value, zones=zones.value, graph=road_graph)
+    bar.update(task, advance=1, description="writing")
+    yrs = sorted(result.results["year"].unique().to_list())
+    targets = outs or [Path("pendling-results") / f"results_{years_label(yrs)}.parquet"]
+    source = str(panel) if panel else "built-in synthetic demo"
+    written = [p for t in targets for p in export.write_results(result, t, source=source)]
+    contrasts = None
+    if contrast_years is not None:
+        contrasts = _contrasts(loaded, matrix, contrast_years, by, min_n, no_disclosure, mover_definition, method,
+                               reading.jobgroups, result.results)
+        written += [_write_beside(contrasts, t, "contrast") for t in targets]
+    bar.update(task, advance=1)
+    return result, written, contrasts, yrs, targets
 
 
 # --- issue 15: contrasts ---------------------------------------------------------------------

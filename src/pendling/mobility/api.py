@@ -91,6 +91,8 @@ def _panel_source(panel: Any, years: Sequence[int] | None, zones: str = "municip
 
         wanted = None if years is None else sorted({y for t in years for y in (t - 1, t)})
         panel = load_panel(panel, years=wanted, zones=zones)
+    if hasattr(panel, "year_frame"):  # a per-year store: only the years these flow years use
+        panel = panel.select_years(panel.parts if years is None else {y for t in years for y in (t - 1, t)})
     if hasattr(panel, "frame"):
         return ((panel.frame, getattr(panel, "attrition", None), list(getattr(panel, "sources", []) or [])),
                 dict(getattr(panel, "provenance", None) or {}))

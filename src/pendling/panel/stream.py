@@ -60,7 +60,7 @@ class _WholePanel(Exception):
 
 @dataclass
 class YearPart:
-    """One stored year: its folder (``frame.arrow``, ``keys_<field>.arrow``) and small facts."""
+    """One stored year: its folder (``frame.parquet``, ``keys_<field>.parquet``) and small facts."""
 
     year: int
     folder: Path
@@ -99,13 +99,16 @@ class StoredPanel:
 
     def year_frame(self, year: int) -> pl.DataFrame:
         """The canonical rows of one year, sorted by pnr (empty frame if none were kept)."""
-        return pl.read_ipc(self.parts[year].folder / "frame.arrow")
+        frame = pl.read_parquet(self.parts[year].folder / "frame.parquet")
+        if self.parts[year].meta.get("pnr_delta"):
+            frame = frame.with_columns(pl.col("pnr").cum_sum())
+        return frame
 
     def key_table(self, year: int, name: str) -> pl.DataFrame | None:
         """code → text of one year's hashed text keys of field ``name`` (None: integer keys only)."""
         if name not in self.parts[year].meta["text_keys"]:
             return None
-        return pl.read_ipc(self.parts[year].folder / f"keys_{name}.arrow")
+        return pl.read_parquet(self.parts[year].folder / f"keys_{name}.parquet")
 
     def check_keys(self, years: Iterable[int]) -> None:
         """InputError if two different key texts of these years share a hash code (the flows compare
@@ -386,14 +389,20 @@ _TABLES = ("frame", "bucket_counts", "flag_counts")
 
 def _write_year(folder: Path, built: dict[str, Any]) -> dict[str, Any]:
     """Write one year's tables into ``folder`` (atomically, file by file); returns its meta with sizes."""
-    tables = {f"{n}.arrow": built[n] for n in _TABLES}
-    tables.update({f"keys_{n}.arrow": t for n, t in built["keys"].items()})
+    tables = {f"{n}.parquet": built[n] for n in _TABLES}
+    frame = built["frame"]
+    # sorted integer PNRs as differences: a byte or two a row instead of eight, so an entry stays
+    # smaller than already compact Parquet inputs (hash codes are spread too widely to gain)
+    delta = frame.height > 0 and frame["pnr"].min() >= 0  # type: ignore[operator]
+    if delta:
+        tables["frame.parquet"] = frame.with_columns(pl.col("pnr").diff().fill_null(pl.col("pnr").first()))
+    tables.update({f"keys_{n}.parquet": t for n, t in built["keys"].items()})
     sizes = {}
     for name, table in tables.items():
         with atomic_path(folder / name) as tmp:
-            table.write_ipc(tmp, compression="zstd")
+            table.write_parquet(tmp, compression="zstd", statistics=False)
         sizes[name] = (folder / name).stat().st_size
-    return {**built["meta"], "files": sizes}
+    return {**built["meta"], "files": sizes, "pnr_delta": bool(delta)}
 
 
 def _store_year(folder: Path, key: str, built: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any] | None:
@@ -428,8 +437,8 @@ def _assemble(parts: dict[int, YearPart], inputs: list[RawInput], warnings: list
     from pendling.panel.load import _unreadable_warnings, export_warnings
     from pendling.panel.validate import year_gap_warnings
 
-    counts = [pl.read_ipc(p.folder / "bucket_counts.arrow") for p in parts.values()]
-    flag_counts = [pl.read_ipc(p.folder / "flag_counts.arrow") for p in parts.values()]
+    counts = [pl.read_parquet(p.folder / "bucket_counts.parquet") for p in parts.values()]
+    flag_counts = [pl.read_parquet(p.folder / "flag_counts.parquet") for p in parts.values()]
     attrition = panel_attrition(pl.concat(counts), zones=zones, counted=True)
     n_rows = sum(int(p.meta["n_rows"]) for p in parts.values())
     check_attrition(attrition, n_rows)
