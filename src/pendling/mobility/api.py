@@ -504,11 +504,9 @@ def _run_by_year(stored: Any, matrix: Any, years: Any, municipalities: Any, move
         before = previous[1] if previous is not None and previous[0] == t - 1 else stored.year_frame(t - 1)
         after = stored.year_frame(t)
         stored.check_keys([t - 1, t])
-        # both years are sorted by pnr: a merge, then validate_frame checks (pnr, year) order in O(n)
-        frame = validate_frame(before.merge_sorted(after, key="pnr"))
+        # each year is stored sorted by pnr with one row per person: t finds t-1 by binary search
+        s, c = _flows.cells_and_attrition_pair(before, after, mat, munis, mover_definition, by, assign, limits=limits)
         del before
-        s, c = _flows.cells_and_attrition(frame, mat, munis, [t], mover_definition, by, assign, limits=limits)
-        del frame
         sums += s
         counts.append(c)
         previous = (t, after)

@@ -132,20 +132,24 @@ _TRANSITION = pl.Enum(list(TRANSITIONS))
 _FLOW_TRANSITIONS = ("mover", "job_changer")
 
 
-def transition_expr(mover_definition: MoverDefinition = "address", zones: bool = False) -> pl.Expr:
+def transition_expr(mover_definition: MoverDefinition = "address", zones: bool = False,
+                    paired: bool = False) -> pl.Expr:
     """The transition t-1 → t of every row of a frame sorted by (pnr, year), as a Polars expression.
 
     The row above is the same person's t-1 row when it has the same pnr and the year before; the
-    order of the ``when`` clauses is the rule (see the module docstring).
+    order of the ``when`` clauses is the rule (see the module docstring). ``paired``: the rows are
+    one year's, with the person's t-1 values already beside them as ``_prev_<column>`` and
+    ``_has_previous`` (:func:`classified_pair`) instead of in the row above.
     """
 
     def before(col: str) -> pl.Expr:
-        return pl.col(col).shift(1)
+        return pl.col(f"_prev_{col}") if paired else pl.col(col).shift(1)
 
     def is_(name: str) -> pl.Expr:
         return pl.lit(name, dtype=_TRANSITION)
 
-    has_previous = ((pl.col("pnr") == before("pnr")) & (pl.col("year") == before("year") + 1)).fill_null(False)
+    has_previous = (pl.col("_has_previous") if paired else
+                    ((pl.col("pnr") == before("pnr")) & (pl.col("year") == before("year") + 1)).fill_null(False))
     moved_municipality = pl.col("home_muni") != before("home_muni")
     # an unknown address in either year says nothing about a move: the municipality decides
     moved_address = (pl.col("home_addr") != before("home_addr")).fill_null(False)
@@ -189,6 +193,34 @@ def classified(frame: pl.DataFrame, years: Sequence[int], mover_definition: Move
             *(pl.when(has_previous).then(pl.col(c).shift(1)).alias(f"{c}_before") for c in before),
         )
         .filter(pl.col("year").is_in(sorted(set(years))))
+    )
+
+
+def classified_pair(before: pl.DataFrame, after: pl.DataFrame, mover_definition: MoverDefinition = "address",
+                    columns: Sequence[str] = (), zones: bool = False) -> pl.LazyFrame:
+    """:func:`classified` for one flow year from its two years apart: ``after`` (year t) and ``before``
+    (year t-1), each with one row per pnr **sorted by pnr**. Each row of ``after`` finds its person's
+    t-1 row by binary search (no merged two-year table, no hash table); rows, transitions and
+    ``<column>_before`` values are those :func:`classified` gives for year t on both years together.
+    """
+    used = ["home_muni", "home_addr", "work_id", "work_muni", *(["home_zone", "work_zone"] if zones else [])]
+    wanted = list(dict.fromkeys([*used, *columns]))
+    n = before.height
+    pos = before["pnr"].search_sorted(after["pnr"], side="left").cast(pl.Int64)
+    at = pl.select(pl.when(pl.lit(pos) < n).then(pl.lit(pos))).to_series()
+    found = (before["pnr"].gather(at) == after["pnr"]).fill_null(False)
+    idx = pl.select(pl.when(pl.lit(found)).then(pl.lit(at))).to_series()
+    prev = before.select(wanted)[idx] if n else pl.DataFrame(
+        {c: pl.Series([None] * after.height, dtype=before.schema.get(c, pl.Int64)) for c in wanted})
+    paired = after.with_columns(
+        found.alias("_has_previous"), *(prev[c].alias(f"_prev_{c}") for c in wanted))
+    return (
+        paired.lazy()
+        .with_columns(
+            transition_expr(mover_definition, zones, paired=True).alias("transition"),
+            *(pl.col(f"_prev_{c}").alias(f"{c}_before") for c in columns),  # null without a t-1 row
+        )
+        .drop("_has_previous", *(f"_prev_{c}" for c in wanted))
     )
 
 
@@ -519,6 +551,35 @@ def cells_and_attrition(
     zones = zone_times is not None
     columns = ["home_muni", "work_muni", group_column, *(["home_zone", "work_zone"] if zones else [])]
     rows = classified(frame, years, mover_definition, before=columns, zones=zones)
+    return _cells_from_rows(rows, group_column, columns, matrix, municipalities, by, assign_job_groups, limits,
+                            cells=cells, zone_times=zone_times)
+
+
+def cells_and_attrition_pair(
+    before: pl.DataFrame,
+    after: pl.DataFrame,
+    matrix: pl.DataFrame,
+    municipalities: pl.DataFrame,
+    mover_definition: MoverDefinition = "address",
+    by: Sequence[str] = (),
+    assign_job_groups: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    limits: Limits | None = None,
+) -> tuple[list[tuple], pl.DataFrame]:
+    """:func:`cells_and_attrition` of one flow year t from the canonical rows of t-1 (``before``) and t
+    (``after``), each sorted by pnr with one row per person (:func:`classified_pair`): the same sums and
+    counts as from both years in one frame, without building that frame."""
+    group_column = "job_group" if "job_group" in after.columns else "disco"
+    columns = ["home_muni", "work_muni", group_column]
+    rows = classified_pair(before, after, mover_definition, columns)
+    return _cells_from_rows(rows, group_column, columns, matrix, municipalities, by, assign_job_groups, limits)
+
+
+def _cells_from_rows(rows: pl.LazyFrame, group_column: str, columns: list[str], matrix: pl.DataFrame,
+                     municipalities: pl.DataFrame, by: Sequence[str],
+                     assign_job_groups: Callable[[pl.DataFrame], pl.DataFrame] | None, limits: Limits | None,
+                     *, cells: bool = True, zone_times: pl.DataFrame | None = None
+                     ) -> tuple[list[tuple], pl.DataFrame]:
+    """The rest of :func:`cells_and_attrition` once every person-year has its transition."""
     flow_rows = timed(_pairs(rows.filter(pl.col("transition").is_in(_FLOW_TRANSITIONS)), columns),
                       matrix, municipalities, zone_times)
     bucket = (pl.when(pl.col("exclusion").is_null()).then(pl.col("transition").cast(pl.Utf8))

@@ -60,7 +60,8 @@ class _WholePanel(Exception):
 
 @dataclass
 class YearPart:
-    """One stored year: its folder (``frame.parquet``, ``keys_<field>.parquet``) and small facts."""
+    """One stored year: its folder (``frame``, ``bucket_counts``, ``flag_counts``, ``keys_<field>``: Parquet in
+    the cache, Arrow IPC in a temporary spill) and small facts."""
 
     year: int
     folder: Path
@@ -69,6 +70,12 @@ class YearPart:
     @property
     def kept(self) -> int:
         return int(self.meta["kept"])
+
+    def read(self, table: str) -> pl.DataFrame:
+        """One of the year's tables ('frame', 'bucket_counts', 'flag_counts', 'keys_<field>')."""
+        if self.meta.get("spill"):
+            return pl.read_ipc(self.folder / f"{table}.arrow")
+        return pl.read_parquet(self.folder / f"{table}.parquet")
 
 
 @dataclass
@@ -99,7 +106,7 @@ class StoredPanel:
 
     def year_frame(self, year: int) -> pl.DataFrame:
         """The canonical rows of one year, sorted by pnr (empty frame if none were kept)."""
-        frame = pl.read_parquet(self.parts[year].folder / "frame.parquet")
+        frame = self.parts[year].read("frame")
         if self.parts[year].meta.get("pnr_delta"):
             frame = frame.with_columns(pl.col("pnr").cum_sum())
         return frame
@@ -108,7 +115,7 @@ class StoredPanel:
         """code → text of one year's hashed text keys of field ``name`` (None: integer keys only)."""
         if name not in self.parts[year].meta["text_keys"]:
             return None
-        return pl.read_parquet(self.parts[year].folder / f"keys_{name}.parquet")
+        return self.parts[year].read(f"keys_{name}")
 
     def check_keys(self, years: Iterable[int]) -> None:
         """InputError if two different key texts of these years share a hash code (the flows compare
@@ -290,7 +297,7 @@ def _year_part(year: int, raws: list[RawInput], temp: Path | None, *, cmap, mapp
             return YearPart(year, folder, stored)
         # not cacheable (larger than its inputs, or the cache folder not writable): a temporary folder
         folder = Path(tempfile.mkdtemp(prefix=f"pendling-year{year}-"))
-        meta = _write_year(folder, built)
+        meta = _write_year(folder, built, spill=True)
         part = YearPart(year, folder, meta)
         weakref.finalize(part, shutil.rmtree, folder, True)
         return part
@@ -299,7 +306,7 @@ def _year_part(year: int, raws: list[RawInput], temp: Path | None, *, cmap, mapp
                            dup_mode=dup_mode, wanted=wanted, step=step)
     folder = temp / str(year)
     folder.mkdir(mode=0o700)
-    return YearPart(year, folder, _write_year(folder, built))
+    return YearPart(year, folder, _write_year(folder, built, spill=True))
 
 
 def _complete(folder: Path, meta: dict[str, Any]) -> bool:
@@ -387,22 +394,30 @@ def _hash_keys(df: pl.DataFrame, tables: dict[str, list[pl.DataFrame]]) -> tuple
 _TABLES = ("frame", "bucket_counts", "flag_counts")
 
 
-def _write_year(folder: Path, built: dict[str, Any]) -> dict[str, Any]:
-    """Write one year's tables into ``folder`` (atomically, file by file); returns its meta with sizes."""
-    tables = {f"{n}.parquet": built[n] for n in _TABLES}
+def _write_year(folder: Path, built: dict[str, Any], *, spill: bool = False) -> dict[str, Any]:
+    """Write one year's tables into ``folder`` (atomically, file by file); returns its meta with sizes.
+
+    Cache entries are Parquet (zstd: an entry must stay smaller than its inputs); a temporary spill
+    (``spill``, --no-cache) is Arrow IPC with lz4, several times faster to write and read back."""
+    suffix = "arrow" if spill else "parquet"
+    tables = {n: built[n] for n in _TABLES}
     frame = built["frame"]
     # sorted integer PNRs as differences: a byte or two a row instead of eight, so an entry stays
     # smaller than already compact Parquet inputs (hash codes are spread too widely to gain)
-    delta = frame.height > 0 and frame["pnr"].min() >= 0  # type: ignore[operator]
+    delta = not spill and frame.height > 0 and frame["pnr"].min() >= 0  # type: ignore[operator]
     if delta:
-        tables["frame.parquet"] = frame.with_columns(pl.col("pnr").diff().fill_null(pl.col("pnr").first()))
-    tables.update({f"keys_{n}.parquet": t for n, t in built["keys"].items()})
+        tables["frame"] = frame.with_columns(pl.col("pnr").diff().fill_null(pl.col("pnr").first()))
+    tables.update({f"keys_{n}": t for n, t in built["keys"].items()})
     sizes = {}
     for name, table in tables.items():
-        with atomic_path(folder / name) as tmp:
-            table.write_parquet(tmp, compression="zstd", statistics=False)
-        sizes[name] = (folder / name).stat().st_size
-    return {**built["meta"], "files": sizes, "pnr_delta": bool(delta)}
+        target = folder / f"{name}.{suffix}"
+        with atomic_path(target) as tmp:
+            if spill:
+                table.write_ipc(tmp, compression="lz4")
+            else:
+                table.write_parquet(tmp, compression="zstd", statistics=False)
+        sizes[target.name] = target.stat().st_size
+    return {**built["meta"], "files": sizes, "pnr_delta": bool(delta), "spill": spill}
 
 
 def _store_year(folder: Path, key: str, built: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any] | None:
@@ -437,8 +452,8 @@ def _assemble(parts: dict[int, YearPart], inputs: list[RawInput], warnings: list
     from pendling.panel.load import _unreadable_warnings, export_warnings
     from pendling.panel.validate import year_gap_warnings
 
-    counts = [pl.read_parquet(p.folder / "bucket_counts.parquet") for p in parts.values()]
-    flag_counts = [pl.read_parquet(p.folder / "flag_counts.parquet") for p in parts.values()]
+    counts = [p.read("bucket_counts") for p in parts.values()]
+    flag_counts = [p.read("flag_counts") for p in parts.values()]
     attrition = panel_attrition(pl.concat(counts), zones=zones, counted=True)
     n_rows = sum(int(p.meta["n_rows"]) for p in parts.values())
     check_attrition(attrition, n_rows)
