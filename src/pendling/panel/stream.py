@@ -411,10 +411,10 @@ def _write_year(folder: Path, built: dict[str, Any], *, spill: bool = False) -> 
     sizes = {}
     for name, table in tables.items():
         target = folder / f"{name}.{suffix}"
-        with atomic_path(target) as tmp:
-            if spill:
-                table.write_ipc(tmp, compression="lz4")
-            else:
+        if spill:  # a private folder of this run, removed after it: no rename, no fsync (a second a year)
+            table.write_ipc(target, compression="lz4")
+        else:
+            with atomic_path(target) as tmp:
                 table.write_parquet(tmp, compression="zstd", statistics=False)
         sizes[target.name] = target.stat().st_size
     return {**built["meta"], "files": sizes, "pnr_delta": bool(delta), "spill": spill}
