@@ -12,6 +12,10 @@ rows per second and peak resident set size. Generation time is not included.
 ``--keys text`` writes the same rows with pseudonymised text keys (PNR 'X0001234567890Z', LBNR
 zero-padded to 8 digits, ADRESSE_ID 'A<n>'), which load_panel encodes into Int64 codes (into
 ``<dir>-text`` unless ``--dir`` is given): compare with ``--keys int`` for the cost of the encoding.
+
+``--engine years`` times :func:`pendling.panel.stream.open_years` (``cache=False``) instead: the
+per-year store of ``pendling compute`` (issue 14), validating one year at a time, text keys coded by a
+64-bit hash, each year spilled to a temporary folder. CPU seconds are printed too (shared machines).
 """
 
 from __future__ import annotations
@@ -79,16 +83,26 @@ def generate(directory: Path, rows: int, years: int, formats: list[str], seed: i
                 raise SystemExit(f"unknown format {fmt}")
 
 
-def measure(directory: Path, fmt: str) -> dict:
+def measure(directory: Path, fmt: str, engine: str = "load") -> dict:
     from pendling.panel import load_panel
+    from pendling.panel.stream import open_years
 
-    t0 = time.perf_counter()
-    panel = load_panel(str(directory / f"ras*.{fmt}"))
-    seconds = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    if engine == "years":
+        panel = open_years(str(directory / f"ras*.{fmt}"), cache=False)
+        kept = sum(p.kept for p in panel.parts.values())
+    else:
+        panel = load_panel(str(directory / f"ras*.{fmt}"))
+        kept = panel.frame.height
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if engine == "years":
+        panel.close()
     return {
         "format": fmt,
+        "engine": engine,
+        "cpu_seconds": round(cpu, 2),
         "rows_read": panel.n_input,
-        "rows_kept": panel.frame.height,
+        "rows_kept": kept,
         "keys": panel.provenance.get("keys"),
         "seconds": round(seconds, 2),
         "rows_per_second": round(panel.n_input / seconds),
@@ -103,12 +117,13 @@ def main() -> None:
     ap.add_argument("--formats", default="parquet,csv,dta")
     ap.add_argument("--keys", choices=("int", "text"), default="int")
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--engine", choices=("load", "years"), default="load")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dir is None:
         args.dir = Path("/tmp/pendling-panel-bench" + ("-text" if args.keys == "text" else ""))
     if args.measure:
-        print(json.dumps(measure(args.dir, args.measure)))
+        print(json.dumps(measure(args.dir, args.measure, args.engine)))
         return
     formats = args.formats.split(",")
     t0 = time.perf_counter()
@@ -116,7 +131,7 @@ def main() -> None:
     print(f"generated {args.years} × {args.rows:,} rows in {time.perf_counter() - t0:.1f} s ({args.dir})")
     for fmt in formats:
         out = subprocess.run(
-            [sys.executable, __file__, "--dir", str(args.dir), "--measure", fmt],
+            [sys.executable, __file__, "--dir", str(args.dir), "--engine", args.engine, "--measure", fmt],
             check=True, capture_output=True, text=True,
         )
         print(out.stdout.strip())

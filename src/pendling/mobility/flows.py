@@ -209,8 +209,8 @@ def classified_pair(before: pl.DataFrame, after: pl.DataFrame, mover_definition:
     pos = before["pnr"].search_sorted(after["pnr"], side="left").cast(pl.Int64)
     at = pl.select(pl.when(pl.lit(pos) < n).then(pl.lit(pos))).to_series()
     found = (before["pnr"].gather(at) == after["pnr"]).fill_null(False)
-    idx = pl.select(pl.when(pl.lit(found)).then(pl.lit(at))).to_series()
-    prev = before.select(wanted)[idx] if n else pl.DataFrame(
+    idx = pl.select(pl.when(pl.lit(found)).then(pl.lit(at))).to_series().cast(pl.Int64)
+    prev = before.select(pl.col(wanted).gather(idx)) if n else pl.DataFrame(
         {c: pl.Series([None] * after.height, dtype=before.schema.get(c, pl.Int64)) for c in wanted})
     paired = after.with_columns(
         found.alias("_has_previous"), *(prev[c].alias(f"_prev_{c}") for c in wanted))
