@@ -128,3 +128,33 @@ def test_hash_codes_and_collisions():
     assert hash_collisions([table, table]).is_empty()
     clash = pl.DataFrame({"code": [codes[2]], "key": ["Y9"]})
     assert hash_collisions([table, clash])["key"].to_list() == ["X1", "Y9"]
+
+
+def test_fuzz_corpus_year_by_year_equals_whole_panel(tmp_path, monkeypatch):
+    """The hardening fuzz corpus (odd formats, text keys, dirt): wherever the whole-panel path gives
+    results, the year-by-year path gives the same; wherever it stops with an InputError, so does it."""
+    import sys
+    from pathlib import Path
+
+    from pendling.errors import InputError
+
+    monkeypatch.setenv("PENDLING_CACHE_DIR", str(tmp_path / "cache"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hardening"))
+    from fuzz_extracts import SEED, cases
+
+    compared = stopped = 0
+    for case in [c for c in cases(520, SEED) if c.compute][:30]:
+        folder = case.write(tmp_path / "in")
+        options = {"strict": not case.lenient}
+        try:
+            expected = run(load_panel(folder, cache=False, **options), disclosure=False)
+        except InputError as exc:
+            with pytest.raises(InputError) as got:
+                run(open_years(folder, **options), disclosure=False)
+            assert type(got.value) is type(exc)
+            stopped += 1
+            continue
+        _same(run(open_years(folder, **options), disclosure=False), expected)
+        _same(run(open_years(folder, cache=False, **options)), run(load_panel(folder, cache=False, **options)))
+        compared += 1
+    assert compared >= 8 and stopped >= 1, (compared, stopped)
