@@ -190,7 +190,7 @@ class HashedKeys:
 
 
 def hash_collisions(tables: list[pl.DataFrame]) -> pl.DataFrame:
-    """Rows (code, key) of ``tables`` (each one year's code → key table) where one code stands for two
-    texts: empty when the hash separates every key of these years."""
-    both = pl.concat(tables).unique()
-    return both.filter(pl.col("code").is_duplicated()).sort("code", "key")
+    """Rows (``code``, ``check``) of ``tables`` (each one year's distinct codes with a second hash of their
+    text) where one code stands for two texts: empty when the hash separates every key of these years."""
+    both = pl.concat([t.select("code", "check") for t in tables]).unique()
+    return both.filter(pl.col("code").is_duplicated()).sort("code", "check")

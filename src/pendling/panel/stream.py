@@ -18,9 +18,11 @@ Where the files go:
   :meth:`StoredPanel.close` removes (also at exit, and when loading fails).
 
 Text keys (PNR, ADRESSE_ID, LBNR as text) are coded by a fixed-seed hash
-(:func:`pendling.panel.keys.hash_codes`) instead of a dictionary shared by all years; a year whose
-texts collide under it, or — checked by the flows — two adjacent years whose texts collide, stop with
-an error naming the keys (a 64-bit hash: about one chance in a million per national year pair).
+(:func:`pendling.panel.keys.hash_codes`) instead of a dictionary shared by all years, and each year keeps
+a second hash of every key (another seed) beside its code: one code with two second hashes is a
+collision. A year whose texts collide, or — checked by the flows — two adjacent years whose texts
+collide, stop with an error (a 64-bit hash: about one chance in a million per national year pair). The
+texts themselves are not stored (`panel export` reads the extracts whole and writes them as written).
 
 Layouts the per-year path does not take, read whole by :func:`pendling.load_panel` instead (same
 results, memory growing with the span): a frame passed in, a file not named for one year (a stacked
@@ -47,7 +49,9 @@ from pendling.errors import InputError
 from pendling.io import atomic_path, write_json
 from pendling.panel.buckets import FLAGS_SCHEMA, check_attrition, flags_table, panel_attrition, rows_per_year
 from pendling.panel.columns import ZONE_FIELDS, ColumnMap, load_column_map, year_from_name
-from pendling.panel.keys import _CANONICAL_INT, KEY_FIELDS, HashedKeys, hash_codes, hash_collisions
+from pendling.panel.keys import KEY_FIELDS, HashedKeys, hash_codes, hash_collisions
+
+CHECK_SEED = 0x636865636B2D6B65  # the second hash of a text key (collision check), independent of the first
 from pendling.panel.readers import RawInput, Source
 
 STORE_FORMAT = 1
@@ -112,7 +116,8 @@ class StoredPanel:
         return frame
 
     def key_table(self, year: int, name: str) -> pl.DataFrame | None:
-        """code → text of one year's hashed text keys of field ``name`` (None: integer keys only)."""
+        """``code``, ``check`` (a second, independent hash of the text) of one year's hashed text keys of
+        field ``name``, one row per distinct key (None: integer keys only)."""
         if name not in self.parts[year].meta["text_keys"]:
             return None
         return self.parts[year].read(f"keys_{name}")
@@ -139,16 +144,6 @@ class StoredPanel:
     def frame(self) -> pl.DataFrame:
         """Every year's rows at once (memory grows with the span: the flows read two years at a time)."""
         return self.pair_frame(self.parts)
-
-    @property
-    def keys(self) -> dict[str, HashedKeys]:
-        """code → text of every hashed key field over all years (for decoding, e.g. in messages)."""
-        out = {}
-        for name in KEY_FIELDS:
-            tables = [t for y in self.parts if (t := self.key_table(y, name)) is not None]
-            if tables:
-                out[name] = HashedKeys(name, pl.concat(tables).unique())
-        return out
 
     def select_years(self, years: Iterable[int]):
         """A :class:`pendling.panel.load.Panel` holding only ``years`` (e.g. a contrast's four years)."""
@@ -179,14 +174,16 @@ class StoredPanel:
                 f"{sum(p.kept for p in self.parts.values()):,} person-years kept)")
 
 
-def _raise_collisions(collided: pl.DataFrame, name: str, years: list[int]) -> None:
+def _raise_collisions(collided: pl.DataFrame, name: str, years: list[int], texts: pl.Series | None = None) -> None:
+    """InputError when ``collided`` (rows ``code``, ``check``: one code, two texts) is not empty."""
     if collided.height:
         from pendling.yearspec import span
 
+        shown = texts.to_list()[:10] if texts is not None else collided["code"].unique().sort().to_list()[:10]
         raise InputError(
             f"two different {name} texts have the same 64-bit hash code in {span(years)}: pendling cannot tell "
-            "them apart year by year",
-            column=name, values=collided["key"].to_list()[:10],
+            "them apart year by year" + ("" if texts is not None else " (the values are the codes)"),
+            column=name, values=shown,
             hint="read the extracts whole instead (pendling.load_panel and compute on the Panel), which codes text "
                  "keys with a dictionary; or recode these keys in the source",
         )
@@ -340,18 +337,26 @@ def _validate_year(year: int, raws: list[RawInput], *, cmap, mapping, rules, str
     del frames
     if rows.height and int((rows["year"].is_not_null() & (rows["year"] != year)).sum()):
         raise _WholePanel
-    keys = {}
+    checks, texts = {}, {}
     for name, parts in tables.items():
-        table = pl.concat(parts).unique()
-        _raise_collisions(table.filter(pl.col("code").is_duplicated()), name, [year])
-        keys[name] = HashedKeys(name, table.sort("code"))
+        both = pl.concat([p.select("code", "check") for p in parts])
+        table = both.unique() if len(parts) > 1 else both  # one input: already one row per key
+        collided = table.filter(pl.col("code").is_duplicated())
+        if collided.height:
+            words = pl.concat([p.filter(pl.col("code").is_in(collided["code"].implode()))["key"] for p in parts])
+            _raise_collisions(collided, name, [year], words.unique().sort())
+        checks[name] = table.sort("code")
+        texts[name] = parts
+    # decoding is needed only for an error message about duplicates: built then, from this year's texts
+    keys = _LazyKeys(texts)
     checked = validate_rows(rows, parsed, keys, rules=rules, mapping=mapping, wanted=wanted, dup_mode=dup_mode,
                             strict=strict, step=step)
+    del keys, texts, tables
     del rows
     frame = checked.frame
     return {
         "frame": frame,
-        "keys": {name: k.table for name, k in keys.items()},
+        "keys": checks,
         "bucket_counts": checked.bucket_counts,
         "flag_counts": checked.flag_counts,
         "meta": {
@@ -364,25 +369,46 @@ def _validate_year(year: int, raws: list[RawInput], *, cmap, mapping, rules, str
             "warnings": warnings,
             "sources": [r.label for r in raws],
             "key_kinds": key_kinds,
-            "text_keys": sorted(keys),
+            "text_keys": sorted(checks),
         },
     }
 
 
+class _LazyKeys(dict):
+    """code → text of one year's hashed keys, built only if a message asks (``show_key``)."""
+
+    def __init__(self, texts: dict[str, list[pl.DataFrame]]) -> None:
+        super().__init__()
+        self._texts = texts
+        for name in texts:
+            dict.__setitem__(self, name, None)
+
+    def __getitem__(self, name: str) -> HashedKeys:
+        table = pl.concat(self._texts[name]).unique(subset="code", keep="first")
+        return HashedKeys(name, table.select("code", "key"))
+
+
 def _hash_keys(df: pl.DataFrame, tables: dict[str, list[pl.DataFrame]]) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Key columns of one input as Int64 (integers as they are, text hashed: :func:`hash_codes`); the
-    code → text rows of hashed texts go to ``tables``. Returns the frame and, per field, 'integer' or
-    'text' (with an example of digits with leading zeros, for the mixed-keys warning)."""
+    """Key columns of one input as Int64 (integers as they are, text hashed: :func:`hash_codes`). For
+    hashed texts, ``tables[field]`` gets the input's distinct (``code``, ``check``) pairs — ``check`` a
+    second hash with another seed, so a collision is found with integer operations only — and the texts.
+    Returns the frame and, per field, 'integer' or 'text' (with an example of digits with leading zeros,
+    for the mixed-keys warning)."""
     columns, kinds = [], {}
     for name in KEY_FIELDS:
         col = df[name]
         if col.dtype == pl.String:
             codes = hash_codes(col)
-            pairs = pl.DataFrame({"code": codes, "key": col}).filter(pl.col("code") < 0).unique()
-            tables.setdefault(name, []).append(pairs)
-            zeros = pairs.filter(pl.col("key").str.contains(r"^0[0-9]+$"))["key"]
-            integer = bool(col.drop_nulls().str.contains(_CANONICAL_INT).all()) if col.drop_nulls().len() else True
-            kinds[name] = "integer" if integer else ("text0:" + zeros[0] if zeros.len() else "text")
+            hashed = (codes < 0).fill_null(False)
+            if not hashed.any():
+                kinds[name] = "integer"
+                columns.append(codes)
+                continue
+            pairs = pl.DataFrame({"code": codes, "check": col.hash(CHECK_SEED), "key": col}).filter(hashed)
+            tables.setdefault(name, []).append(pairs.unique(subset=["code", "check"], keep="first"))
+            lead = pairs["key"].filter(pairs["key"].str.starts_with("0"))  # few: then the exact test
+            zeros = lead.filter(lead.str.contains(r"^0[0-9]+$"))
+            kinds[name] = "text0:" + zeros[0] if zeros.len() else "text"
             columns.append(codes)
         else:
             kinds[name] = "integer"

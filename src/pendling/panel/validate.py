@@ -390,9 +390,14 @@ def sort_person_year(frame: pl.DataFrame) -> None:
     """
     if frame.height == 0:
         return
-    lo, hi = frame.select(pl.col("pnr").min().alias("lo"), pl.col("pnr").max().alias("hi")).row(0)
-    if lo is None or max(abs(lo), abs(hi)) < 2**54:
-        keys: list[pl.Expr] = [pl.col("pnr") * 256 + (pl.col("year") - YEAR_MIN)]
+    lo, hi, years = frame.select(pl.col("pnr").min().alias("lo"), pl.col("pnr").max().alias("hi"),
+                                 pl.col("year").drop_nulls().n_unique().alias("years")).row(0)
+    if years <= 1:
+        # one year (the per-year store; hash-coded PNRs are too large for the one-key trick): the same
+        # order is that of pnr alone, rows without pnr or year last in file order
+        keys: list[pl.Expr] = [pl.when(pl.col("year").is_not_null()).then(pl.col("pnr"))]
+    elif lo is None or max(abs(lo), abs(hi)) < 2**54:
+        keys = [pl.col("pnr") * 256 + (pl.col("year") - YEAR_MIN)]
     else:
         # the same order as the one key: a row with a missing pnr or year goes after all others
         missing = pl.col("pnr").is_null() | pl.col("year").is_null()
