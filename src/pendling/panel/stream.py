@@ -424,7 +424,8 @@ def _write_year(folder: Path, built: dict[str, Any], *, spill: bool = False) -> 
     """Write one year's tables into ``folder`` (atomically, file by file); returns its meta with sizes.
 
     Cache entries are Parquet (zstd: an entry must stay smaller than its inputs); a temporary spill
-    (``spill``, --no-cache) is Arrow IPC with lz4, several times faster to write and read back."""
+    (``spill``, --no-cache) is uncompressed Arrow IPC: 0.05 s CPU to write a 3 M-row year instead of 0.35 s
+    (lz4) or 0.7 s (zstd), read back memory-mapped, for ≈ 130 MiB of temporary disk a year."""
     suffix = "arrow" if spill else "parquet"
     tables = {n: built[n] for n in _TABLES}
     frame = built["frame"]
@@ -438,7 +439,7 @@ def _write_year(folder: Path, built: dict[str, Any], *, spill: bool = False) -> 
     for name, table in tables.items():
         target = folder / f"{name}.{suffix}"
         if spill:  # a private folder of this run, removed after it: no rename, no fsync (a second a year)
-            table.write_ipc(target, compression="lz4")
+            table.write_ipc(target, compression="uncompressed")
         else:
             with atomic_path(target) as tmp:
                 table.write_parquet(tmp, compression="zstd", statistics=False)
