@@ -199,18 +199,22 @@ def open_years(
     jobgroups: pl.DataFrame | str | Path | None = None,
     progress: Callable[[str], None] | None = None,
     cache: bool = True,
+    zones: bool | str = False,
 ):
     """The panel of ``source`` as a :class:`StoredPanel` (validated one year at a time), or — for the
     layouts listed in the module docstring — the whole :class:`pendling.panel.load.Panel` from
     :func:`pendling.load_panel`. Parameters as :func:`pendling.load_panel`; results are the same."""
     from pendling.panel.load import load_panel
 
+    from pendling.panel.zonecheck import zone_request
+
     kwargs = dict(column_map=column_map, years=years, strict=strict, on_duplicate=on_duplicate,
-                  jobgroups=jobgroups, progress=progress, cache=cache)
-    if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
+                  jobgroups=jobgroups, progress=progress, cache=cache, zones=zones)
+    # grid cells are read for grid runs only, and those route the cell pairs of the whole panel at once
+    if isinstance(source, (pl.DataFrame, pl.LazyFrame)) or zone_request(zones).read:
         return load_panel(source, **kwargs)  # type: ignore[arg-type]
     try:
-        return _open_years(source, **kwargs)  # type: ignore[arg-type]
+        return _open_years(source, **{k: v for k, v in kwargs.items() if k != "zones"})  # type: ignore[arg-type]
     except _WholePanel:
         return load_panel(source, **kwargs)  # type: ignore[arg-type]
 
@@ -220,8 +224,10 @@ def _open_years(source, *, column_map, years, strict, on_duplicate, jobgroups, p
     from pendling.panel.load import _check_years, _open
     from pendling.panel.validate import CodeRules
 
+    from pendling.panel.readers import raise_short_rows
+
     step = progress or (lambda _msg: None)
-    cmap = load_column_map(column_map)
+    cmap = load_column_map(column_map).without_zones()  # municipality level: cell columns never read
     mapping = jobgroups if isinstance(jobgroups, pl.DataFrame) else load_mapping(jobgroups)
     mapping_origin = "DataFrame" if isinstance(jobgroups, pl.DataFrame) else str(jobgroups or default_mapping_path())
     wanted = _check_years(years)
@@ -230,6 +236,8 @@ def _open_years(source, *, column_map, years, strict, on_duplicate, jobgroups, p
         raise _WholePanel  # load_panel says what is wrong
     rules = CodeRules.from_geo()
     inputs, warnings, unopened_years = _open(source, cmap, wanted, step)
+    if strict:  # CSV rows with too few fields: stop before reading (lenient: excluded_short_row)
+        raise_short_rows(inputs)
     by_year: dict[int, list[RawInput]] = {}
     for raw in inputs:
         y = year_from_name(Path(raw.label))
@@ -264,9 +272,11 @@ class _Sentinel:
 
 def _year_key(files: list[Path], *, cmap, mapping, rules, strict, dup_mode) -> tuple[str, dict[str, Any]]:
     from pendling.panel import cache as panel_cache
+    from pendling.panel.zonecheck import zone_request
 
     _, parts = panel_cache.fingerprint(opened=files, unopened=[], discover_warnings=[], column_map=cmap,
-                                       mapping=mapping, rules=rules, strict=strict, on_duplicate=dup_mode, years=None)
+                                       mapping=mapping, rules=rules, strict=strict, on_duplicate=dup_mode, years=None,
+                                       zones=zone_request(False).key())
     parts = {**parts, "kind": KIND, "store_format": STORE_FORMAT, "polars": pl.__version__}
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest(), parts
@@ -476,7 +486,8 @@ def _assemble(parts: dict[int, YearPart], inputs: list[RawInput], warnings: list
               temp: Path | None, finalizer) -> StoredPanel:
     """The whole-panel summary (attrition, flags, warnings, provenance) from the years' small tables,
     as :func:`pendling.panel.load._load` makes it from the whole table."""
-    from pendling.panel.load import _unreadable_warnings, export_warnings
+    from pendling.panel.load import _unreadable_warnings, _zone_provenance, export_warnings
+    from pendling.panel.zonecheck import zone_request
     from pendling.panel.validate import year_gap_warnings
 
     counts = [p.read("bucket_counts") for p in parts.values()]
@@ -516,6 +527,7 @@ def _assemble(parts: dict[int, YearPart], inputs: list[RawInput], warnings: list
         "strict": strict,
         "on_duplicate": dup_mode,
         "years": sorted(wanted) if wanted is not None else None,
+        "zones": _zone_provenance(zone_request(False), inputs, []),
         "keys": {f: "text (64-bit hash codes, year by year)" if f in text_keys else "integer" for f in KEY_FIELDS},
         "inputs": [
             {"source": raw.label, "format": raw.fmt, "columns": raw.columns,
