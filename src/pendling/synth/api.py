@@ -125,8 +125,11 @@ def build_world(
     scenario: Scenario,
     matrix: pl.DataFrame | None = None,
     gravity: Gravity | None = None,
+    zones: str = "municipality",
 ) -> World:
-    """Fit (or take) the gravity model and set up occupations for a run."""
+    """Fit (or take) the gravity model and set up occupations for a run. ``zones='grid1km'``: the
+    choices use the gravity fitted on the expected cell-level times (:func:`pendling.synth.gridfit.grid_gravity`),
+    the truth keeps the matrix's."""
     if persons < 1_000:
         raise InputError("persons must be at least 1,000", values=[persons],
                          hint="the generator needs a few persons per municipality")
@@ -135,7 +138,12 @@ def build_world(
             from pendling.odmatrix import load_matrix
 
             matrix = load_matrix()
-        gravity = fitted_gravity(matrix)
+        if zones == "municipality":
+            gravity = fitted_gravity(matrix)
+        else:
+            from pendling.synth.gridfit import grid_gravity
+
+            gravity = grid_gravity(matrix)
     region = region_index(gravity.codes)
     occupations = build_occupations(float(gravity.residence[region == 0].sum()))
     a, _ = local_move_share(gravity, scenario.rates["move_within_municipality"])
@@ -166,9 +174,10 @@ def generate(
     xpt (sas7bdat is not writable); ``scenario``: a TOML path, a shipped name ('default', 'null',
     'dirty') or a parsed Scenario; ``matrix``: travel-time matrix (default: the shipped one).
     ``zones``: 'municipality' (default) or 'grid1km': every dwelling and workplace also gets a 1 km
-    DDKN cell in its municipality (columns BOP_DDKN, ARB_DDKN; :mod:`pendling.synth.cells`). Choices
-    stay municipality-level (gravity on the matrix), so municipality totals and rates are unchanged
-    and truth.parquet stays the municipality-level truth.
+    DDKN cell in its municipality (columns BOP_DDKN, ARB_DDKN; :mod:`pendling.synth.cells`), and the
+    workplace and home choices use the gravity fitted on the expected cell-level times
+    (:mod:`pendling.synth.gridfit`): the municipality marginals and rates are the same targets, the
+    flows between municipalities differ from a municipality-level extract's.
 
     ``cell_truth`` (grid zones only): a cell time source — 'routed' (the road graph, as
     ``compute --zones`` times the pairs) or a function pairs → minutes (:data:`gridtruth.TimeSource`) —
@@ -187,7 +196,7 @@ def generate(
         from pendling.odmatrix import load_matrix
 
         matrix = load_matrix()
-    world = build_world(persons, seed, scen, matrix=matrix)
+    world = build_world(persons, seed, scen, matrix=matrix, zones=zones)
     grid = None
     if cell_truth is not None:
         if zones == "municipality":
@@ -256,7 +265,8 @@ def generate(
         manifest["columns"] += [HOME_COLUMN, WORK_COLUMN]
         manifest["zones"] = {
             "system": zones,
-            "placement": "municipality chosen by gravity on the municipality matrix, then the dwelling (ADRESSE_ID) "
+            "placement": "municipality chosen by gravity fitted on the expected cell-to-cell times "
+                         f"(data/od_matrix/cell_expected_1km.parquet, content sha256 {world.gravity.choice_sha256}), then the dwelling (ADRESSE_ID) "
                          "and workplace (LBNR) placed in a 1 km cell of that municipality by a hash of id and "
                          "municipality on road-metre weights (pendling.synth.cells)",
             "truth": "municipality level: truth.parquet holds the planted municipality-level expectation",

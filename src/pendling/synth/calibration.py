@@ -125,6 +125,11 @@ class Gravity:
     iterations: int
     matrix_sha256: str
     diagnostics: dict[str, float] = field(default_factory=dict)
+    # Grid extracts (pendling.synth.gridfit): the minutes/km the choices were fitted on and use, when they
+    # differ from ``minutes``/``km`` (which stay the engine's times, for the truth). None: the same.
+    choice_minutes: np.ndarray | None = None
+    choice_km: np.ndarray | None = None
+    choice_sha256: str | None = None
 
     def index_of(self, codes: np.ndarray) -> np.ndarray:
         """Positions of municipality ``codes`` in :attr:`codes` (InputError for unknown codes)."""
@@ -136,13 +141,15 @@ class Gravity:
         return idx
 
     def impedance(self, multiplier: float | np.ndarray = 1.0, local: float = 1.0) -> np.ndarray:
-        """``exp(-multiplier·beta[h]·minutes[h, w] + local·delta·[h == w])`` (rows: home, columns: workplace).
+        """``exp(-multiplier·beta[h]·minutes[h, w] + local·delta·[h == w])`` (rows: home, columns: workplace;
+        ``minutes`` = :attr:`choice_minutes` when set).
 
         ``multiplier`` < 1 weakens the distance decay (longer commutes), > 1 strengthens it; ``local``
         scales the same-municipality bonus delta (> 1: home and work in one municipality more likely).
         """
         mult = np.asarray(multiplier, dtype=np.float64)
-        return np.exp(-(mult * self.beta)[:, None] * self.minutes + local * self.delta * np.eye(self.codes.size))
+        minutes = self.minutes if self.choice_minutes is None else self.choice_minutes
+        return np.exp(-(mult * self.beta)[:, None] * minutes + local * self.delta * np.eye(self.codes.size))
 
     def home_choice(self, multiplier: float = 1.0, local: float = 1.0) -> np.ndarray:
         """``[w, h]``: probability of home h given workplace w (rows sum to 1), decay scaled by ``multiplier``,
