@@ -10,6 +10,7 @@ import pytest
 
 from pendling.errors import InputError
 from pendling.io import sha256_file
+from pendling.odmatrix import load_matrix
 from pendling.synth import generate
 from pendling.synth import gridfit as G
 from pendling.synth.api import build_world
@@ -143,3 +144,16 @@ def test_municipality_synth_unchanged(matrix, tmp_path):
     assert {f.name: sha256_file(f) for f in r.files} == MUNICIPALITY_SHA256
     assert "zones" not in r.manifest
     assert r.manifest["calibration"]["delta"] == fitted_gravity(matrix).delta
+
+
+def test_cli_reports_the_grid_fit(tmp_path):
+    from typer.testing import CliRunner
+
+    from pendling.cli import app
+
+    res = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "g"), "--persons", "2000", "--years", "2021",
+                                   "--zones", "grid1km"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    fit = G.grid_gravity(load_matrix())
+    assert "gravity fitted on the expected cell-level times" in res.output
+    assert f"r {fit.diagnostics['municipal_km_correlation']:.3f} with AFSTB4 2022" in res.output

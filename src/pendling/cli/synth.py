@@ -34,7 +34,8 @@ def synth(
     demo: Annotated[bool, typer.Option("--demo", metavar="", help="(Re)build the cached demo extract and print its folder.")] = False,
     zones: Annotated[str | None, typer.Option("--zones", help="municipality (default), or grid1km: also place every "
                                               "dwelling and workplace in a 1 km DDKN cell of its municipality (BOP_DDKN, "
-                                              "ARB_DDKN). With --report: grid1km (default when the extract has cells) "
+                                              "ARB_DDKN) and choose workplaces and homes with the gravity fitted on expected cell-level "
+                                              "times. With --report: grid1km (default when the extract has cells) "
                                               "adds road km between home and work cells vs AFSTB4; municipality skips it.")] = None,
     cell_truth: Annotated[str, typer.Option(
         "--cell-truth", help="With --zones grid1km: 'routed' also writes truth_grid1km.parquet, the cell-level "
@@ -117,6 +118,15 @@ def synth(
         f"truth.parquet ({result.truth.height} cells) and manifest.json to {Path(result.directory).resolve()} "
         f"in {result.seconds['total']:.1f} s."
     )
+    if "zones" in result.manifest:
+        cal = result.manifest["calibration"]
+        console.print(
+            f"Choices: gravity fitted on the expected cell-level times (data/od_matrix/cell_expected_1km.parquet): "
+            f"r {cal['municipal_km_correlation']:.3f} with AFSTB4 2022 at the fit, national {cal['national_mean_km']:.2f} km "
+            f"(AFSTB4 {cal['afstb4_national_mean_km']:.2f}), cross-border {cal['cross_border_share']:.3f}; "
+            f"decay {cal['beta_bounds_per_minute'][0]:.3f}–{cal['beta_bounds_per_minute'][1]:.3f}/min "
+            f"({cal['beta_at_lower_bound']:.0f} at the lower, {cal['beta_at_upper_bound']:.0f} at the upper bound "
+            f"{cal['beta_lower_bound']:g}–{cal['beta_upper_bound']:g}).")
     if result.grid_truth is not None:
         info = result.manifest["zones"]["cell_truth"]
         console.print(f"Cell-level truth: {info['file']} ({result.grid_truth.height} cells; {info['pairs_timed']:,} "
