@@ -4,6 +4,8 @@ times, and the municipality-level synth unchanged bit for bit."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import polars as pl
 import pytest
@@ -127,8 +129,27 @@ def test_grid_synth_uses_the_grid_fit(matrix, tmp_path, monkeypatch):
     cal = r.manifest["calibration"]
     assert cal["delta"] == want.delta and cal["beta_upper_bound"] == G.GRID_BETA_BOUNDS[1]
     assert want.choice_sha256 in r.manifest["zones"]["placement"]
-    w = build_world(3_000, 7, load_scenario("default"), matrix=matrix, zones="grid1km")
+    default = load_scenario("default")
+    w = build_world(3_000, 7, default, matrix=matrix, zones="grid1km")
     assert w.gravity is want
+    # the scenario's first-year multiplier, translated to the grid fit, is the one used and reported
+    m0 = G.grid_initial_multiplier(want, fitted_gravity(matrix), default.initial_job_choice)
+    assert m0 != default.initial_job_choice and w.scenario.initial_job_choice == m0 == cal["initial_job_choice"]
+    assert r.manifest["scenario"]["sha256"] == hashlib.sha256(default.text.encode()).hexdigest()
+
+
+def test_grid_initial_multiplier_keeps_the_relative_shortening(matrix):
+    plain = fitted_gravity(matrix)
+    assert G.grid_initial_multiplier(plain, plain, 1.3) == pytest.approx(1.3, rel=1e-5)  # same fit: same m
+    g = G.grid_gravity(matrix, _toy_cell_matrix(matrix))
+    assert G.grid_initial_multiplier(g, plain, 1.0) == 1.0
+    m = G.grid_initial_multiplier(g, plain, 1.2)
+
+    def km(gr, k, x):
+        return float((gr.residence[:, None] * gr.job_choice(x) * k).sum())
+
+    assert km(g, g.choice_km, m) / km(g, g.choice_km, 1.0) == pytest.approx(
+        km(plain, plain.km, 1.2) / km(plain, plain.km, 1.0), rel=1e-5)
 
 
 # sha256 of a municipality-level extract written by the code before grid fitting existed (commit 6de4997):

@@ -7,6 +7,7 @@ byte-identical files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -129,7 +130,8 @@ def build_world(
 ) -> World:
     """Fit (or take) the gravity model and set up occupations for a run. ``zones='grid1km'``: the
     choices use the gravity fitted on the expected cell-level times (:func:`pendling.synth.gridfit.grid_gravity`),
-    the truth keeps the matrix's."""
+    the truth keeps the matrix's; the scenario's ``[initial] job_choice`` is translated to that fit
+    (:func:`pendling.synth.gridfit.grid_initial_multiplier`, ``World.scenario`` holds the translated value)."""
     if persons < 1_000:
         raise InputError("persons must be at least 1,000", values=[persons],
                          hint="the generator needs a few persons per municipality")
@@ -141,9 +143,12 @@ def build_world(
         if zones == "municipality":
             gravity = fitted_gravity(matrix)
         else:
-            from pendling.synth.gridfit import grid_gravity
+            from pendling.synth.gridfit import grid_gravity, grid_initial_multiplier
 
             gravity = grid_gravity(matrix)
+            # the scenario's first-year multiplier was tuned on the matrix fit: the same relative shortening
+            scenario = dataclasses.replace(scenario, initial_job_choice=grid_initial_multiplier(
+                gravity, fitted_gravity(matrix), scenario.initial_job_choice))
     region = region_index(gravity.codes)
     occupations = build_occupations(float(gravity.residence[region == 0].sum()))
     a, _ = local_move_share(gravity, scenario.rates["move_within_municipality"])
@@ -345,6 +350,8 @@ def _manifest(world: World, scen: Scenario, years: list[int], fmt: str, files: l
         },
         "matrix_sha256": matrix_hash(matrix),
         "calibration": {
+            **({"initial_job_choice": world.scenario.initial_job_choice}
+               if world.scenario.initial_job_choice != scen.initial_job_choice else {}),
             "beta_bounds_per_minute": [float(g.beta.min()), float(g.beta.max())],
             "delta": g.delta,
             "iterations": g.iterations,

@@ -173,3 +173,27 @@ def grid_gravity(matrix: pl.DataFrame, cell_matrix: pl.DataFrame | None = None,
             fit, minutes=minutes, km=km, choice_minutes=cmin, choice_km=ckm,
             matrix_sha256=matrix_hash(matrix), choice_sha256=fit.matrix_sha256, diagnostics=diagnostics)
     return _FIT_CACHE[key]
+
+
+def grid_initial_multiplier(grid: Gravity, plain: Gravity, multiplier: float) -> float:
+    """The first-year decay multiplier on ``grid`` that shortens the national mean commute as much, relative
+    to its fit, as ``multiplier`` does on ``plain`` (the matrix fit the scenario's ``[initial] job_choice``
+    was tuned on): ``km_grid(m) / km_grid(1) = km_plain(multiplier) / km_plain(1)``, with km the expected
+    national mean of the first-year workplace draw (``choice_km`` on the grid, matrix km on the plain fit).
+    1 stays 1. Bisection on log m in [0.25, 8] (the km falls monotonically with m)."""
+    if multiplier == 1.0:
+        return 1.0
+
+    def km(g: Gravity, km_of: np.ndarray, m: float) -> float:
+        return float((g.residence[:, None] * g.job_choice(m) * km_of).sum())
+
+    grid_km = grid.choice_km if grid.choice_km is not None else grid.km
+    target = km(plain, plain.km, multiplier) / km(plain, plain.km, 1.0) * km(grid, grid_km, 1.0)
+    a, b = np.log(0.25), np.log(8.0)
+    for _ in range(50):
+        mid = 0.5 * (a + b)
+        if km(grid, grid_km, float(np.exp(mid))) > target:
+            a = mid
+        else:
+            b = mid
+    return round(float(np.exp(0.5 * (a + b))), 6)
