@@ -274,7 +274,8 @@ def generate(
                          f"(data/od_matrix/cell_expected_1km.parquet, content sha256 {world.gravity.choice_sha256}), then the dwelling (ADRESSE_ID) "
                          "and workplace (LBNR) placed in a 1 km cell of that municipality by a hash of id and "
                          "municipality on road-metre weights (pendling.synth.cells)",
-            "truth": "municipality level: truth.parquet holds the planted municipality-level expectation",
+            "truth": "municipality level: truth.parquet holds the planted municipality-level expectation (the "
+                     "matrix minutes under the grid-fitted choices)",
         }
     grid_truth = None
     if grid is not None:
