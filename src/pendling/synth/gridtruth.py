@@ -264,22 +264,14 @@ def grid_truth_sums(world, year: int, prev: dict[str, np.ndarray], cur: dict[str
                     cur_dirt: dict[str, np.ndarray], wp, grid: GridTruth) -> pl.DataFrame:
     """Per cell (flow × job group at t-1 × home region at t-1): n, Σ E[r], Σ Var[r] and Σ tail mass at
     cell level, over the persons the engine classifies (the rules of :func:`pendling.synth.model.truth_sums`)."""
-    from pendling.panel.jobgroups import JOB_GROUPS
     from pendling.synth.cells import place_positions
-    from pendling.synth.model import cell_sums
+    from pendling.synth.model import cell_sums, truth_rows
 
     codes = world.gravity.codes
     n = world.n_muni
     a = world.local_move_share
-    fictive = (prev["job"] < 0) | (cur["job"] < 0)
-    same_job = prev["job"] == cur["job"]
-    moved = (prev["addr"] != cur["addr"]) | (prev["home"] != cur["home"])
-    relocated = same_job & (prev["work"] != cur["work"])
-    clean = ~(fictive | prev_dirt["excluded"] | cur_dirt["excluded"])
-    label = np.where(prev_dirt["missing_disco"], JOB_GROUPS.index("unclassified"), group_prev)
-    h0 = prev["home"].astype(np.int64)
-    w0 = prev["work"].astype(np.int64)
-    region = world.region[h0].astype(np.int64)
+    tr = truth_rows(world, prev, cur, group_prev, prev_dirt, cur_dirt)
+    label, h0, w0, region = tr.label, tr.h0, tr.w0, tr.region
 
     def cells(keys: np.ndarray, muni: np.ndarray, weight: str) -> np.ndarray:
         return place_positions(pl.Series(keys.astype(np.int64)), pl.Series(codes[muni]), weight, grid.zones, grid.seed)
@@ -292,7 +284,7 @@ def grid_truth_sums(world, year: int, prev: dict[str, np.ndarray], cur: dict[str
     times = grid.times
 
     parts = []
-    mover = np.flatnonzero(clean & moved & same_job & ~relocated)
+    mover = np.flatnonzero(tr.mover)
     hc = cells(prev["addr"][mover], h0[mover], "w_home")
     wc = wcell[prev["job"][mover]]  # same LBNR, same municipality: the same cell as at t-1
     t0 = times(hc, wc)
@@ -308,7 +300,7 @@ def grid_truth_sums(world, year: int, prev: dict[str, np.ndarray], cur: dict[str
     ok = np.isfinite(e) & (t0 > 0)
     parts.append(("movers", label[mover][ok], region[mover][ok], e[ok], v[ok], tail[ok]))
 
-    changer = np.flatnonzero(clean & ~same_job & ~moved)
+    changer = np.flatnonzero(tr.changer)
     hc = cells(prev["addr"][changer], h0[changer], "w_home")
     old = prev["job"][changer]
     lbnr_old = wp.lbnr[old]

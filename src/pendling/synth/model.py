@@ -444,6 +444,41 @@ def draw_dirt(scenario: Scenario, rng: np.random.Generator, k: int) -> dict[str,
     }
 
 
+@dataclass(frozen=True)
+class TruthRows:
+    """Who the engine classifies in a year pair, with the t-1 facts the truth needs (one row per person
+    present in both years): boolean masks ``mover`` / ``changer``, the engine's job-group ``label`` at t-1,
+    home and work municipality indices ``h0`` / ``w0`` and home ``region`` (0 Hovedstaden, 1 rest)."""
+
+    mover: np.ndarray
+    changer: np.ndarray
+    label: np.ndarray
+    h0: np.ndarray
+    w0: np.ndarray
+    region: np.ndarray
+
+
+def truth_rows(world: World, prev: dict[str, np.ndarray], cur: dict[str, np.ndarray], group_prev: np.ndarray,
+               prev_dirt: dict[str, np.ndarray], cur_dirt: dict[str, np.ndarray]) -> TruthRows:
+    """The engine's flow rules replayed on the simulation state (one place for both truths)."""
+    fictive = (prev["job"] < 0) | (cur["job"] < 0)
+    same_job = prev["job"] == cur["job"]
+    moved = (prev["addr"] != cur["addr"]) | (prev["home"] != cur["home"])
+    relocated = same_job & (prev["work"] != cur["work"])
+    clean = ~(fictive | prev_dirt["excluded"] | cur_dirt["excluded"])
+    # a missing DISCO at t-1 makes the engine call the person 'unclassified'; the kernel was the real group's
+    label = np.where(prev_dirt["missing_disco"], JOB_GROUPS.index("unclassified"), group_prev)
+    h0 = prev["home"].astype(np.int64)
+    return TruthRows(
+        mover=clean & moved & same_job & ~relocated,
+        changer=clean & ~same_job & ~moved,
+        label=label,
+        h0=h0,
+        w0=prev["work"].astype(np.int64),
+        region=world.region[h0].astype(np.int64),
+    )
+
+
 def truth_sums(
     world: World,
     year: int,
@@ -459,20 +494,11 @@ def truth_sums(
     T = world.gravity.minutes
     n = world.n_muni
     a = world.local_move_share
-    fictive = (prev["job"] < 0) | (cur["job"] < 0)
-    same_job = prev["job"] == cur["job"]
-    moved = (prev["addr"] != cur["addr"]) | (prev["home"] != cur["home"])
-    relocated = same_job & (prev["work"] != cur["work"])
-    clean = ~(fictive | prev_dirt["excluded"] | cur_dirt["excluded"])
-    # a missing DISCO at t-1 makes the engine call the person 'unclassified'; the kernel was the real group's
-    label = np.where(prev_dirt["missing_disco"], JOB_GROUPS.index("unclassified"), group_prev)
-    h0 = prev["home"].astype(np.int64)
-    w0 = prev["work"].astype(np.int64)
-    region = world.region[h0].astype(np.int64)
+    tr = truth_rows(world, prev, cur, group_prev, prev_dirt, cur_dirt)
+    label, h0, w0, region, mover, changer = tr.label, tr.h0, tr.w0, tr.region, tr.mover, tr.changer
     T0 = T[h0, w0]
     parts = []
 
-    mover = clean & moved & same_job & ~relocated
     rows = (group_prev * 2 + region) * n + w0
     m1, m2 = kern.home_m1[rows[mover]], kern.home_m2[rows[mover]]
     t0 = T0[mover]
@@ -480,7 +506,6 @@ def truth_sums(
     e2 = (1 - a) * (m2 / t0**2 - 2 * m1 / t0 + 1)
     parts.append(("movers", label[mover], region[mover], e, e2 - e**2))
 
-    changer = clean & ~same_job & ~moved
     rows = group_prev * n + h0
     m1, m2 = kern.job_m1[rows[changer]], kern.job_m2[rows[changer]]
     t0 = T0[changer]
