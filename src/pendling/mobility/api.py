@@ -7,6 +7,7 @@ the requested years was classified) and the method notes that go beside exported
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pendling.errors import InputError
 from pendling.mobility import disclosure as _disc
 from pendling.mobility import flows as _flows
 from pendling.mobility import stats as _stats
-from pendling.mobility.limits import Limits
+from pendling.mobility.limits import Limits, connect
 
 ATTRITION_SCHEMA: dict[str, pl.DataType] = {
     "stage": pl.Utf8(),
@@ -500,16 +501,35 @@ def _run_by_year(stored: Any, matrix: Any, years: Any, municipalities: Any, move
     sums: list[tuple] = []
     counts = []
     previous: tuple[int, pl.DataFrame] | None = None
-    for t in yrs:
-        before = previous[1] if previous is not None and previous[0] == t - 1 else stored.year_frame(t - 1)
-        after = stored.year_frame(t)
-        stored.check_keys([t - 1, t])
-        # each year is stored sorted by pnr with one row per person: t finds t-1 by binary search
-        s, c = _flows.cells_and_attrition_pair(before, after, mat, munis, mover_definition, by, assign, limits=limits)
-        del before
-        sums += s
-        counts.append(c)
-        previous = (t, after)
+    # One year read ahead: year t+1 is read (Parquet/IPC decoding releases the GIL) on a second
+    # thread while flow year t is computed, so at most three years' rows are held at once.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pendling-prefetch") as pool, \
+            connect(limits) as con:
+        con.execute("SET preserve_insertion_order = false")  # irrelevant to the sums; costs memory
+        ahead: tuple[int, Future] | None = None
+        for i, t in enumerate(yrs):
+            if previous is not None and previous[0] == t - 1:
+                before = previous[1]
+            elif ahead is not None and ahead[0] == t - 1:
+                before = ahead[1].result()
+            else:
+                before = stored.year_frame(t - 1)
+            after = ahead[1].result() if ahead is not None and ahead[0] == t else stored.year_frame(t)
+            ahead = None
+            if i + 1 < len(yrs):
+                nxt = yrs[i + 1]
+                first = nxt - 1 if nxt - 1 != t else nxt  # a gap in the years: t+1's own t-1 comes first
+                ahead = (first, pool.submit(stored.year_frame, first))
+            stored.check_keys([t - 1, t])
+            # each year is stored sorted by pnr with one row per person: t finds t-1 by binary search
+            s, c = _flows.cells_and_attrition_pair(before, after, mat, munis, mover_definition, by, assign,
+                                                   limits=limits, con=con)
+            del before
+            sums += s
+            counts.append(c)
+            previous = (t, after)
+        if ahead is not None:
+            ahead[1].result()
     del previous
     counts_all = pl.concat(counts)
     rows_per_year = pl.DataFrame({"year": yrs, "len": [stored.parts[t].kept for t in yrs]})

@@ -564,20 +564,25 @@ def cells_and_attrition_pair(
     by: Sequence[str] = (),
     assign_job_groups: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     limits: Limits | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[list[tuple], pl.DataFrame]:
     """:func:`cells_and_attrition` of one flow year t from the canonical rows of t-1 (``before``) and t
     (``after``), each sorted by pnr with one row per person (:func:`classified_pair`): the same sums and
-    counts as from both years in one frame, without building that frame."""
+    counts as from both years in one frame, without building that frame. ``con``: an open connection
+    (from :func:`pendling.mobility.limits.connect`) to reuse across flow years; left as it was given."""
     group_column = "job_group" if "job_group" in after.columns else "disco"
     columns = ["home_muni", "work_muni", group_column]
     rows = classified_pair(before, after, mover_definition, columns)
-    return _cells_from_rows(rows, group_column, columns, matrix, municipalities, by, assign_job_groups, limits)
+    return _cells_from_rows(rows, group_column, columns, matrix, municipalities, by, assign_job_groups, limits,
+                            con=con)
 
 
 def _cells_from_rows(rows: pl.LazyFrame, group_column: str, columns: list[str], matrix: pl.DataFrame,
                      municipalities: pl.DataFrame, by: Sequence[str],
                      assign_job_groups: Callable[[pl.DataFrame], pl.DataFrame] | None, limits: Limits | None,
-                     *, cells: bool = True, zone_times: pl.DataFrame | None = None
+                     *, cells: bool = True, zone_times: pl.DataFrame | None = None,
+                     con: duckdb.DuckDBPyConnection | None = None,
                      ) -> tuple[list[tuple], pl.DataFrame]:
     """The rest of :func:`cells_and_attrition` once every person-year has its transition."""
     flow_rows = timed(_pairs(rows.filter(pl.col("transition").is_in(_FLOW_TRANSITIONS)), columns),
@@ -600,6 +605,16 @@ def _cells_from_rows(rows: pl.LazyFrame, group_column: str, columns: list[str], 
         return [], counts
     job_group, labels = _job_group_codes(usable, group_column, assign_job_groups)
     usable = usable.with_columns(job_group.alias("job_group")).drop(f"{group_column}_before")
+    if con is not None:
+        # a connection shared by the flow years (opening one costs more than a small year's sums):
+        # this year's objects are dropped so the next year starts from the same empty catalogue
+        con.register("timed", usable)
+        try:
+            return _cell_sums(con, by, labels), counts
+        finally:
+            con.execute("DROP TABLE IF EXISTS fine")
+            con.execute("DROP VIEW IF EXISTS flow_rows")
+            con.unregister("timed")
     with connect(limits) as con:
         con.execute("SET preserve_insertion_order = false")  # irrelevant to the sums; costs memory
         con.register("timed", usable)
