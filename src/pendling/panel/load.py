@@ -468,13 +468,19 @@ def _mixed_key_warnings(
             continue
         zeros = dictionary.table.filter(pl.col("key").str.contains(r"^0[0-9]+$"))["key"]
         if zeros.len():
-            out.append(
-                f"{name} is stored as numbers in {Path(numeric[0]).name}"
-                + (f" and {len(numeric) - 1} more" if len(numeric) > 1 else "")
-                + f" but as text with leading zeros elsewhere (e.g. {zeros[0]!r}): keys are compared as "
-                "written, so 123 and '0123' are different; if zeros were lost in a conversion, fix the source"
-            )
+            out.append(mixed_key_warning(name, numeric, zeros[0]))
     return out
+
+
+def mixed_key_warning(name: str, numeric: list[str], example: str) -> str:
+    """The warning for a key field stored as numbers in the inputs ``numeric`` (labels) and as text with
+    leading zeros (``example``) elsewhere; shared by the whole-panel and the per-year loader."""
+    return (
+        f"{name} is stored as numbers in {Path(numeric[0]).name}"
+        + (f" and {len(numeric) - 1} more" if len(numeric) > 1 else "")
+        + f" but as text with leading zeros elsewhere (e.g. {example!r}): keys are compared as "
+        "written, so 123 and '0123' are different; if zeros were lost in a conversion, fix the source"
+    )
 
 
 def _collect(raw: RawInput, index: int, cmap: ColumnMap | None = None,

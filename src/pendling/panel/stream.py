@@ -50,10 +50,10 @@ from pendling.io import atomic_path, write_json
 from pendling.panel.buckets import FLAGS_SCHEMA, check_attrition, flags_table, panel_attrition, rows_per_year
 from pendling.panel.columns import ZONE_FIELDS, ColumnMap, load_column_map, year_from_name
 from pendling.panel.keys import KEY_FIELDS, HashedKeys, hash_codes, hash_collisions
-
-CHECK_SEED = 0x636865636B2D6B65  # the second hash of a text key (collision check), independent of the first
+from pendling.panel.load import mixed_key_warning
 from pendling.panel.readers import RawInput, Source
 
+CHECK_SEED = 0x636865636B2D6B65  # the second hash of a text key (collision check), independent of the first
 STORE_FORMAT = 1
 KIND = "year"
 
@@ -545,19 +545,14 @@ def _assemble(parts: dict[int, YearPart], inputs: list[RawInput], warnings: list
 
 
 def _mixed_key_warnings(kinds: list[dict[str, Any]]) -> list[str]:
-    """As :func:`pendling.panel.load._mixed_key_warnings`: a field integer in some inputs and text with
-    leading zeros in others."""
+    """As :func:`pendling.panel.load._mixed_key_warnings`, from the per-year key kinds: a field integer in
+    some inputs and text with leading zeros in others."""
     out = []
     for name in KEY_FIELDS:
         numeric = [k["source"] for k in kinds if k[name] == "integer"]
         zeros = [k[name].removeprefix("text0:") for k in kinds if k[name].startswith("text0:")]
         if numeric and zeros and any(k[name] != "integer" for k in kinds):
-            out.append(
-                f"{name} is stored as numbers in {Path(numeric[0]).name}"
-                + (f" and {len(numeric) - 1} more" if len(numeric) > 1 else "")
-                + f" but as text with leading zeros elsewhere (e.g. {zeros[0]!r}): keys are compared as "
-                "written, so 123 and '0123' are different; if zeros were lost in a conversion, fix the source"
-            )
+            out.append(mixed_key_warning(name, numeric, zeros[0]))
     return out
 
 
