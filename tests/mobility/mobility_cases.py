@@ -54,3 +54,16 @@ def panel_rows(people: dict = PEOPLE) -> pl.DataFrame:
         },
         orient="row",
     ).sort("pnr", "year")
+
+
+def flow_kind(moved: bool, same_job: bool, moved_addr: bool) -> str:
+    """The reference tests' reading of the flow rules for one person between two years (issue 4): the
+    transition kind, given whether the home moved (by the definition in use), the job (LBNR) stayed,
+    and the address changed."""
+    if moved and same_job:
+        return "mover"
+    if moved:
+        return "both_changed"
+    if not same_job:
+        return "job_changer"
+    return "moved_within_municipality" if moved_addr else "stayer"

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import pendling.mobility as mob
-from mobility_cases import MINUTES
+from mobility_cases import MINUTES, flow_kind
 
 CODES = [101, 147, 751]
 REGION = {101: 1084, 147: 1084, 751: 1082}
@@ -74,14 +74,7 @@ def reference(frame: pl.DataFrame, definition: str):
             continue
         # issue 4: "home_addr differs when present in both years, else home_muni differs"
         moved = (moved_addr if both_addr else moved_kom) if definition == "address" else moved_kom
-        if moved and same_job:
-            kind = "mover"
-        elif moved:
-            kind = "both_changed"
-        elif not same_job:
-            kind = "job_changer"
-        else:
-            kind = "moved_within_municipality" if moved_addr else "stayer"
+        kind = flow_kind(moved, same_job, moved_addr)
         if kind not in ("mover", "job_changer"):
             counts[(year, kind)] += 1
             continue

@@ -13,6 +13,7 @@ import pytest
 import pendling.mobility as mob
 from pendling.errors import InputError
 from pendling.mobility.api import run
+from mobility_cases import flow_kind
 
 CELLS = {
     101: ["1km_6176_724", "1km_6176_725", "1km_6175_724"],
@@ -94,14 +95,7 @@ def reference(frame: pl.DataFrame, definition: str, minutes: dict):
             counts[(year, "address_conflict")] += 1
             continue
         moved = (moved_kom or moved_addr) if definition == "address" else moved_kom
-        if moved and same_job:
-            kind = "mover"
-        elif moved:
-            kind = "both_changed"
-        elif not same_job:
-            kind = "job_changer"
-        else:
-            kind = "moved_within_municipality" if moved_addr else "stayer"
+        kind = flow_kind(moved, same_job, moved_addr)
         if kind not in ("mover", "job_changer"):
             counts[(year, kind)] += 1
             continue
