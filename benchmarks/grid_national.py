@@ -12,29 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+from zone_codes import timed  # one child-process timer (wall, CPU, peak RSS) for the grid benchmarks
+
 ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
-
-
-def timed(args: list[str], env: dict) -> dict:
-    t = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-v", PY, "-m", "pendling", *args], env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if p.returncode:
-        raise SystemExit(f"{args[0]} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
-    def grab(label: str) -> float:
-        m = re.search(rf"{label}: ([\d.]+)", p.stderr)
-        return float(m.group(1)) if m else float("nan")
-    return {"wall_s": round(wall, 1), "cpu_s": round(grab("User time \\(seconds\\)") + grab("System time \\(seconds\\)"), 1),
-            "peak_rss_gib": round(grab("Maximum resident set size \\(kbytes\\)") / 2**20, 2),
-            "load_after": os.getloadavg()[0]}
 
 
 def main() -> None:
