@@ -50,8 +50,23 @@ from pendling.io import atomic_path, write_json
 from pendling.panel.buckets import FLAGS_SCHEMA, check_attrition, flags_table, panel_attrition, rows_per_year
 from pendling.panel.columns import ZONE_FIELDS, ColumnMap, load_column_map, year_from_name
 from pendling.panel.keys import KEY_FIELDS, HashedKeys, hash_codes, hash_collisions
-from pendling.panel.load import mixed_key_warning
-from pendling.panel.readers import RawInput, Source
+from pendling.panel.jobgroups import default_mapping_path, load_mapping
+from pendling.panel.load import (
+    Panel,
+    _check_years,
+    _collect,
+    _open,
+    _unreadable_warnings,
+    _zone_provenance,
+    export_warnings,
+    load_panel,
+    mixed_key_warning,
+    validate_rows,
+)
+from pendling.panel.readers import RawInput, Source, raise_short_rows
+from pendling.panel.validate import CodeRules, year_gap_warnings
+from pendling.panel.zonecheck import zone_request
+from pendling.yearspec import span
 
 CHECK_SEED = 0x636865636B2D6B65  # the second hash of a text key (collision check), independent of the first
 STORE_FORMAT = 1
@@ -147,8 +162,6 @@ class StoredPanel:
 
     def select_years(self, years: Iterable[int]):
         """A :class:`pendling.panel.load.Panel` holding only ``years`` (e.g. a contrast's four years)."""
-        from pendling.panel.load import Panel
-
         wanted = sorted(set(years) & set(self.parts))
         return Panel(frame=self.pair_frame(wanted), attrition=self.attrition, sources=self.sources, flags=self.flags,
                      warnings=self.warnings, provenance=self.provenance)
@@ -177,8 +190,6 @@ class StoredPanel:
 def _raise_collisions(collided: pl.DataFrame, name: str, years: list[int], texts: pl.Series | None = None) -> None:
     """InputError when ``collided`` (rows ``code``, ``check``: one code, two texts) is not empty."""
     if collided.height:
-        from pendling.yearspec import span
-
         shown = texts.to_list()[:10] if texts is not None else collided["code"].unique().sort().to_list()[:10]
         raise InputError(
             f"two different {name} texts have the same 64-bit hash code in {span(years)}: pendling cannot tell "
@@ -204,10 +215,6 @@ def open_years(
     """The panel of ``source`` as a :class:`StoredPanel` (validated one year at a time), or — for the
     layouts listed in the module docstring — the whole :class:`pendling.panel.load.Panel` from
     :func:`pendling.load_panel`. Parameters as :func:`pendling.load_panel`; results are the same."""
-    from pendling.panel.load import load_panel
-
-    from pendling.panel.zonecheck import zone_request
-
     kwargs = dict(column_map=column_map, years=years, strict=strict, on_duplicate=on_duplicate,
                   jobgroups=jobgroups, progress=progress, cache=cache, zones=zones)
     # grid cells are read for grid runs only, and those route the cell pairs of the whole panel at once
@@ -220,12 +227,6 @@ def open_years(
 
 
 def _open_years(source, *, column_map, years, strict, on_duplicate, jobgroups, progress, cache):
-    from pendling.panel.jobgroups import default_mapping_path, load_mapping
-    from pendling.panel.load import _check_years, _open
-    from pendling.panel.validate import CodeRules
-
-    from pendling.panel.readers import raise_short_rows
-
     step = progress or (lambda _msg: None)
     cmap = load_column_map(column_map).without_zones()  # municipality level: cell columns never read
     mapping = jobgroups if isinstance(jobgroups, pl.DataFrame) else load_mapping(jobgroups)
@@ -272,7 +273,6 @@ class _Sentinel:
 
 def _year_key(files: list[Path], *, cmap, mapping, rules, strict, dup_mode) -> tuple[str, dict[str, Any]]:
     from pendling.panel import cache as panel_cache
-    from pendling.panel.zonecheck import zone_request
 
     _, parts = panel_cache.fingerprint(opened=files, unopened=[], discover_warnings=[], column_map=cmap,
                                        mapping=mapping, rules=rules, strict=strict, on_duplicate=dup_mode, years=None,
@@ -326,8 +326,6 @@ def _complete(folder: Path, meta: dict[str, Any]) -> bool:
 def _validate_year(year: int, raws: list[RawInput], *, cmap, mapping, rules, strict, dup_mode, wanted, step
                    ) -> dict[str, Any]:
     """Read, code and validate the inputs of one year; everything the store keeps of it."""
-    from pendling.panel.load import _collect, validate_rows
-
     parsed, frames, tables = [], [], {}
     warnings: list[str] = []
     key_kinds: list[dict[str, Any]] = []
@@ -486,10 +484,6 @@ def _assemble(parts: dict[int, YearPart], inputs: list[RawInput], warnings: list
               temp: Path | None, finalizer) -> StoredPanel:
     """The whole-panel summary (attrition, flags, warnings, provenance) from the years' small tables,
     as :func:`pendling.panel.load._load` makes it from the whole table."""
-    from pendling.panel.load import _unreadable_warnings, _zone_provenance, export_warnings
-    from pendling.panel.zonecheck import zone_request
-    from pendling.panel.validate import year_gap_warnings
-
     counts = [p.read("bucket_counts") for p in parts.values()]
     flag_counts = [p.read("flag_counts") for p in parts.values()]
     attrition = panel_attrition(pl.concat(counts), zones=zones, counted=True)
